@@ -1,0 +1,117 @@
+"""Make small still thumbnails (JPEG, or PNG when transparent) from JPEG, PNG and GIF uploads."""
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps
+
+_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF"}
+# Pillow also takes orientation from XMP or an ImageMagick text chunk; browsers honour only EXIF,
+# and strip_metadata drops the rest, so the thumbnail must ignore them to match the full image.
+_NON_EXIF_ORIENTATION = ("xmp", "XML:com.adobe.xmp", "Raw profile type exif")
+_SRGB = ImageCms.createProfile("sRGB")
+_JPEG_QUALITY = 82
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """An encoded thumbnail, ready to store and serve."""
+
+    data: bytes
+    extension: str
+    content_type: str
+    width: int
+    height: int
+
+
+def make_thumbnail(data: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
+    """A still of the image (first frame), upright, at most `max_side` px on its long side.
+
+    PNG when the image has transparent pixels, JPEG otherwise; sRGB, with no metadata at all.
+    Never upscales. `fmt` is "jpeg", "png" or "gif".
+    """
+    if fmt not in _PIL_FORMATS:
+        raise ValueError(f"unsupported image format: {fmt!r}")
+    if max_side < 1:
+        raise ValueError(f"max_side must be positive, not {max_side}")
+    with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
+        for key in _NON_EXIF_ORIENTATION:
+            source.info.pop(key, None)
+        size = _fit(source.size, max_side)
+        if fmt == "jpeg":
+            # Let libjpeg decode at 1/2..1/8 scale; twice the target keeps the resize sharp.
+            source.draft(None, (size[0] * 2, size[1] * 2))
+        image = _drop_opaque_alpha(_normalise_mode(source))
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image = ImageOps.exif_transpose(image)
+        image = _to_srgb(image)
+    image.info.clear()  # Pillow's encoders copy comments and profiles from here
+    out = io.BytesIO()
+    if image.mode in ("LA", "RGBA"):
+        image.save(out, "PNG", optimize=True)
+        extension, content_type = ".png", "image/png"
+    else:
+        image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=True)
+        extension, content_type = ".jpg", "image/jpeg"
+    return Thumbnail(out.getvalue(), extension, content_type, image.width, image.height)
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    width, height = size
+    longest = max(width, height)
+    if longest <= max_side:
+        return width, height
+    scale = max_side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    """The image as L, LA, RGB, RGBA or CMYK, with any tRNS transparency made an alpha band."""
+    transparent = "transparency" in image.info
+    if image.mode.startswith("I"):
+        return _sixteen_bit_grey(image)
+    if image.mode in ("1", "L"):
+        return image.convert("LA" if transparent else "L")
+    if image.mode in ("LA", "RGBA", "CMYK"):
+        return image
+    if image.mode == "PA" or transparent:
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def _sixteen_bit_grey(image: Image.Image) -> Image.Image:
+    wide = image.convert("I")
+    # Pillow clips 16-bit values to 255 when converting to L; scale them down instead.
+    grey = wide.point(lambda v: v / 257 + 0.5).convert("L")
+    key = image.info.get("transparency")
+    if not isinstance(key, int):
+        return grey
+    alpha = wide.point([0 if v == key else 255 for v in range(65536)], "L")
+    return Image.merge("LA", (grey, alpha))
+
+
+def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
+    # An alpha band with nothing transparent (common in screenshots) would only force a PNG.
+    if image.mode in ("LA", "RGBA") and image.getchannel("A").getextrema()[0] == 255:
+        return image.convert(image.mode[:-1])
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Colour-manage to sRGB, since the thumbnail carries no profile; CMYK becomes RGB."""
+    icc = image.info.get("icc_profile")
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
+        alpha = image.getchannel("A") if image.mode == "RGBA" else None
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            rgb = ImageCms.profileToProfile(
+                image.convert("RGB") if alpha else image, source, _SRGB, outputMode="RGB"
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken or mismatched profile: show the numbers as they are
+        else:
+            if alpha:
+                rgb.putalpha(alpha)
+            return rgb
+    return image.convert("RGB") if image.mode == "CMYK" else image
