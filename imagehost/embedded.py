@@ -1,0 +1,98 @@
+"""The embedded database: an nx-27017 MongoDB wire-protocol server run as a subprocess.
+
+Used when MONGODB_URI is unset (local runs and tests); the app then talks to it with the
+same PyMongo code it uses against a real MongoDB.
+"""
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+_LISTENING = re.compile(r"Listening on ([\d.]+):(\d+)")
+_LAUNCH = (
+    "import sys; from nx_27017.nx_27017 import main; sys.argv[0] = 'nx-27017'; sys.exit(main())"
+)
+
+
+class EmbeddedMongoError(RuntimeError):
+    pass
+
+
+class EmbeddedMongo:
+    """Start with `start()`, read `uri`, stop with `stop()` (also a context manager)."""
+
+    def __init__(self, db_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.db_dir = db_dir
+        self.host = host
+        self.port = port
+        self.uri = ""
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> str:
+        if self.db_dir is None:
+            data_dir, log_dir = "memory", Path("/tmp")
+        else:
+            self.db_dir.mkdir(parents=True, exist_ok=True)
+            data_dir, log_dir = str(self.db_dir), self.db_dir
+        # --data-dir keeps one SQLite file per database; with --db every database name
+        # would share one file and so the same collections.
+        tag = f"nx-27017-{id(self):x}"
+        command = [
+            sys.executable, "-c", _LAUNCH,
+            "--host", self.host, "-p", str(self.port), "--data-dir", data_dir,
+            "--log-file", str(log_dir / f"{tag}.log"), "--pid-file", str(log_dir / f"{tag}.pid"),
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        found = threading.Event()
+        lines: list[str] = []
+
+        def watch(stream) -> None:
+            # Keep draining stderr for the server's whole life so its pipe never fills.
+            for line in stream:
+                if not found.is_set():
+                    lines.append(line)
+                    match = _LISTENING.search(line)
+                    if match:
+                        self.uri = f"mongodb://{match.group(1)}:{match.group(2)}/"
+                        found.set()
+
+        threading.Thread(target=watch, args=(self._process.stderr,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not found.wait(0.05):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = "".join(lines[-10:]).strip()
+                raise EmbeddedMongoError(f"nx-27017 did not start: {tail or 'no output'}")
+        return self.uri
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (for fault tests)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> "EmbeddedMongo":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

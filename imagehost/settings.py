@@ -1,0 +1,160 @@
+"""Every setting, declared once with its default and meaning, read from the environment.
+
+`load_settings()` validates them all and raises `SettingsError` with a clear message.
+"""
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+MIB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+# The single table of settings; README.md documents the same names.
+DECLARED = [
+    Setting("MONGODB_URI", "", "MongoDB URI; empty starts the embedded nx-27017 server."),
+    Setting("MONGODB_DB", "imagehost", "Database name."),
+    Setting("VAR_DIR", "./var", "Base folder for local state (images, logs, backups, db)."),
+    Setting("IMAGES_DIR", "", "Where image files live (default VAR_DIR/images)."),
+    Setting("LOGS_DIR", "", "Where app.log is written (default VAR_DIR/logs)."),
+    Setting("BACKUP_DIR", "", "Where backups are written (default VAR_DIR/backups)."),
+    Setting("DB_DIR", "", "Embedded database folder (default VAR_DIR/db)."),
+    Setting("HOST", "127.0.0.1", "Address the app listens on."),
+    Setting("PORT", "8000", "Port the app listens on."),
+    Setting("MAX_UPLOAD_BYTES", str(5 * MIB), "Largest accepted image file, in bytes."),
+    Setting("MAX_PIXELS", "50000000", "Largest accepted image, in pixels per frame."),
+    Setting("PUBLIC_URL", "", "Absolute base URL for links (default: from the request)."),
+    Setting("COOKIE_SECRET", "", "Secret for signed cookies (default: generated in DB_DIR)."),
+    Setting("STRIP_METADATA", "true", "Remove EXIF/XMP/IPTC/text metadata from uploads."),
+    Setting("WORKERS", "1", "App processes (0 = one per CPU)."),
+    Setting("IMAGE_THREADS", "2", "Threads per process for Pillow, hashing and disk work."),
+    Setting("DB_TIMEOUT_MS", "3000", "How long a database call may wait for the server."),
+    Setting("LOG_LEVEL", "INFO", "Log level for app.log."),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_uri: str
+    mongodb_db: str
+    var_dir: Path
+    images_dir: Path
+    logs_dir: Path
+    backup_dir: Path
+    db_dir: Path
+    host: str
+    port: int
+    max_upload_bytes: int
+    max_pixels: int
+    public_url: str
+    cookie_secret: str
+    strip_metadata: bool
+    workers: int
+    image_threads: int
+    db_timeout_ms: int
+    log_level: str
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The request body limit: the file limit plus room for multipart framing."""
+        return self.max_upload_bytes + 64 * 1024
+
+    def replace(self, **changes) -> "Settings":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def _int(env: dict, name: str, low: int, high: int) -> int:
+    raw = env[name].strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: dict, name: str) -> bool:
+    raw = env[name].strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {env[name]!r}")
+
+
+def _folder(env: dict, name: str, var_dir: Path, default_leaf: str) -> Path:
+    raw = env[name].strip()
+    path = Path(raw) if raw else var_dir / default_leaf
+    return path.absolute()
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    """Read every declared setting from `environ` (default os.environ) and validate it."""
+    source = os.environ if environ is None else environ
+    env = {s.name: source.get(s.name, s.default) for s in DECLARED}
+
+    uri = env["MONGODB_URI"].strip()
+    if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise SettingsError(
+            f"MONGODB_URI must start with mongodb:// or mongodb+srv://, got {uri!r}"
+        )
+    public_url = env["PUBLIC_URL"].strip().rstrip("/")
+    if public_url:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"PUBLIC_URL must be an absolute http(s) URL, got {public_url!r}")
+    level = env["LOG_LEVEL"].strip().upper()
+    if level not in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(f"LOG_LEVEL must be a loguru level such as INFO, got {level!r}")
+    db_name = env["MONGODB_DB"].strip()
+    if not db_name or any(c in db_name for c in '/\\. "$'):
+        raise SettingsError(f"MONGODB_DB is not a valid database name: {db_name!r}")
+
+    var_dir = Path(env["VAR_DIR"].strip() or "./var").absolute()
+    workers = _int(env, "WORKERS", 0, 64) or (os.cpu_count() or 1)
+    return Settings(
+        mongodb_uri=uri,
+        mongodb_db=db_name,
+        var_dir=var_dir,
+        images_dir=_folder(env, "IMAGES_DIR", var_dir, "images"),
+        logs_dir=_folder(env, "LOGS_DIR", var_dir, "logs"),
+        backup_dir=_folder(env, "BACKUP_DIR", var_dir, "backups"),
+        db_dir=_folder(env, "DB_DIR", var_dir, "db"),
+        host=env["HOST"].strip(),
+        port=_int(env, "PORT", 0, 65535),
+        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1, 1024 * MIB),
+        max_pixels=_int(env, "MAX_PIXELS", 1, 1_000_000_000),
+        public_url=public_url,
+        cookie_secret=env["COOKIE_SECRET"].strip(),
+        strip_metadata=_bool(env, "STRIP_METADATA"),
+        workers=workers,
+        image_threads=_int(env, "IMAGE_THREADS", 1, 64),
+        db_timeout_ms=_int(env, "DB_TIMEOUT_MS", 100, 120_000),
+        log_level=level,
+    )
+
+
+def prepare_folders(settings: Settings) -> None:
+    """Create the state folders and check that each is writable."""
+    for path in (settings.images_dir, settings.logs_dir, settings.backup_dir, settings.db_dir):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"cannot create folder {path}: {exc.strerror}") from None
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise SettingsError(f"folder {path} is not writable by this user")
