@@ -1,0 +1,111 @@
+"""Image bytes behind a small interface: put, open, delete, exists, names.
+
+`LocalStorage` keeps them in one folder. It is the only code that builds image paths, so
+an object-store backend can be added beside it later.
+"""
+
+import asyncio
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+# Names the backend generates: 16 URL-safe characters, an optional `.thumb`, an extension.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16}(\.thumb)?\.(jpg|png|gif)$")
+_TEMP_PREFIX = ".tmp-"
+
+
+class StorageFull(OSError):
+    """The disk (or quota) is full; nothing was written."""
+
+
+class Storage(Protocol):
+    async def put(self, name: str, data: bytes) -> None: ...
+    async def open(self, name: str) -> BinaryIO: ...
+    async def delete(self, name: str) -> bool: ...
+    async def exists(self, name: str) -> bool: ...
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"not a stored image name: {name!r}")
+    return name
+
+
+class LocalStorage:
+    """A flat folder of files; writes are atomic (temp file, fsync, hard link into place)."""
+
+    def __init__(self, root: Path, executor: Executor | None = None) -> None:
+        self.root = Path(root)
+        self.executor = executor
+
+    def path(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    async def _run(self, func, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+
+    async def put(self, name: str, data: bytes) -> None:
+        """Write `data` under `name`; FileExistsError if the name is taken (never overwrites)."""
+        await self._run(self.put_sync, name, data)
+
+    async def open(self, name: str) -> BinaryIO:
+        return await self._run(self.path(name).open, "rb")
+
+    async def delete(self, name: str) -> bool:
+        return await self._run(self.delete_sync, name)
+
+    async def exists(self, name: str) -> bool:
+        return await self._run(self.path(name).is_file)
+
+    def put_sync(self, name: str, data: bytes) -> None:
+        final = self.path(name)
+        temp = self.root / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # link() refuses to replace an existing name, unlike rename(): a name clash
+            # can never overwrite another upload.
+            os.link(temp, final)
+            self._sync_folder()
+        except OSError as exc:
+            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+                raise StorageFull(exc.errno, "no space left on the images volume") from exc
+            raise
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def delete_sync(self, name: str) -> bool:
+        try:
+            self.path(name).unlink()
+        except FileNotFoundError:
+            return False
+        self._sync_folder()
+        return True
+
+    def names(self) -> Iterator[str]:
+        """Every stored name (not temp files), for the consistency check and backups."""
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.is_file() and NAME_PATTERN.match(entry.name):
+                    yield entry.name
+
+    def temp_files(self) -> list[Path]:
+        """Leftovers of writes that were interrupted (a crash mid-upload)."""
+        return [p for p in self.root.glob(f"{_TEMP_PREFIX}*") if p.is_file()]
+
+    def _sync_folder(self) -> None:
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
