@@ -1,0 +1,123 @@
+"""Decide whether uploaded bytes are an acceptable image: pure functions, bytes in, verdict out.
+
+The format comes from the bytes alone; the whole image must decode; the pixel count is capped
+before any pixel is decoded, so a small file claiming a huge size is refused cheaply.
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageFile
+
+# The three formats, by their signatures, with the extension and Content-Type they are stored as.
+FORMATS = {
+    "jpeg": (".jpg", "image/jpeg", "JPEG"),
+    "png": (".png", "image/png", "PNG"),
+    "gif": (".gif", "image/gif", "GIF"),
+}
+ALLOWED = "JPEG, PNG or GIF"
+# An animation may hold many frames; this bounds the total decoding work per upload.
+MAX_ANIMATION_FACTOR = 4
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Our own cap (MAX_PIXELS, checked from the header) runs first with a precise message;
+# Pillow's guard stays as a backstop at the largest value MAX_PIXELS may take, and its
+# warning is an error so no code path can decode past it.
+Image.MAX_IMAGE_PIXELS = 1_000_000_000
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+class ImageRejected(ValueError):
+    """The upload is refused; `status` is the HTTP status, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str  # "jpeg", "png" or "gif"
+    width: int
+    height: int
+    frames: int
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format][0]
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format][1]
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The format named by the file's signature, or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None
+
+
+def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
+    """Return the image's facts, or raise ImageRejected with a status and a clear reason."""
+    if len(data) == 0:
+        raise ImageRejected(400, "the file is empty")
+    if len(data) > max_bytes:
+        raise ImageRejected(
+            413, f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
+        )
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageRejected(415, f"not a supported image: only {ALLOWED} files are accepted")
+    pil_format = FORMATS[fmt][2]
+    try:
+        with Image.open(io.BytesIO(data), formats=[pil_format]) as image:
+            width, height = image.size
+            if width < 1 or height < 1:
+                raise ImageRejected(422, "the image has no pixels")
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    422,
+                    f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
+                )
+            frames = _decode_all_frames(image, width * height, max_pixels)
+        if fmt == "png":
+            # verify() checks every chunk's CRC, which decoding alone does not.
+            with Image.open(io.BytesIO(data), formats=[pil_format]) as image:
+                image.verify()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(
+            422, f"the image is too large to decode safely (limit {max_pixels:,} pixels)"
+        ) from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+        raise ImageRejected(
+            422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
+        ) from None
+    except MemoryError:
+        raise ImageRejected(422, "the image needs too much memory to decode") from None
+    return ImageInfo(fmt, width, height, frames)
+
+
+def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -> int:
+    frames = getattr(image, "n_frames", 1)
+    if frames * frame_pixels > max_pixels * MAX_ANIMATION_FACTOR:
+        raise ImageRejected(
+            422, f"the animation has {frames} frames of {frame_pixels:,} pixels: too much to decode"
+        )
+    for index in range(frames):
+        image.seek(index)
+        image.load()
+    return frames
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[:120]

@@ -1,0 +1,92 @@
+"""A strict multipart/form-data parser for upload bodies: clear errors instead of guesses."""
+
+import re
+from dataclasses import dataclass
+
+from tornado.httputil import _parse_header
+
+
+class MultipartError(ValueError):
+    """The body is not a well-formed multipart/form-data body; the message says how."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+_BOUNDARY_OK = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{1,70}$")
+
+
+def boundary_of(content_type: str) -> bytes:
+    """The boundary from a Content-Type header, or MultipartError(415/400)."""
+    kind, params = _parse_header(content_type or "")
+    if kind.lower() != "multipart/form-data":
+        raise MultipartError(
+            415, "send the image as multipart/form-data with one part named 'file'"
+        )
+    boundary = params.get("boundary", "")
+    if not _BOUNDARY_OK.match(boundary):
+        raise MultipartError(400, "the multipart body has no valid boundary")
+    return boundary.encode("ascii")
+
+
+def parse_multipart(body: bytes, boundary: bytes) -> list[Part]:
+    """Split a body into its parts; every part must have headers and a name."""
+    delimiter = b"--" + boundary
+    start = body.find(delimiter)
+    if start == -1:
+        raise MultipartError(400, "the multipart body is malformed: no boundary found")
+    end = body.find(b"\r\n" + delimiter + b"--", start)
+    if end == -1:
+        raise MultipartError(400, "the multipart body is malformed: it has no closing boundary")
+    parts = []
+    for chunk in body[start + len(delimiter) : end].split(b"\r\n" + delimiter):
+        if not chunk.startswith(b"\r\n"):
+            raise MultipartError(400, "the multipart body is malformed: bad boundary line")
+        head, sep, data = chunk[2:].partition(b"\r\n\r\n")
+        if not sep:
+            raise MultipartError(400, "the multipart body is malformed: a part has no headers")
+        parts.append(_part(head, data))
+    if not parts:
+        raise MultipartError(400, "the multipart body has no parts")
+    return parts
+
+
+def _part(head: bytes, data: bytes) -> Part:
+    headers: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").split("\r\n"):
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise MultipartError(400, "the multipart body is malformed: bad part header")
+        headers[key.strip().lower()] = value.strip()
+    disposition, params = _parse_header(headers.get("content-disposition", ""))
+    if disposition.lower() != "form-data" or "name" not in params:
+        raise MultipartError(400, "a multipart part lacks Content-Disposition: form-data; name=")
+    return Part(
+        name=params["name"],
+        filename=params.get("filename"),
+        content_type=headers.get("content-type", "text/plain"),
+        data=data,
+    )
+
+
+def single_file(parts: list[Part], field: str = "file") -> Part:
+    """The one file part named `field`; other plain fields (such as _xsrf) are allowed."""
+    files = [p for p in parts if p.filename is not None]
+    named = [p for p in files if p.name == field]
+    if len(files) > 1:
+        raise MultipartError(400, f"send one file per request (got {len(files)})")
+    if not named:
+        if files:
+            raise MultipartError(400, f"the file must be sent in a part named '{field}'")
+        raise MultipartError(400, f"no file: send the image in a part named '{field}'")
+    return named[0]

@@ -1,0 +1,145 @@
+"""The upload pipeline: check, strip, thumbnail, store, record; and deleting what it made.
+
+Nothing here knows about HTTP. Blocking work (Pillow, hashing, disk) runs in the executor.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import unicodedata
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from .database import DuplicateKeyError, ImageRecord, ImageRepository
+from .imagecheck import ImageInfo, ImageRejected, check_image
+from .metadata import strip_metadata
+from .storage import LocalStorage
+from .thumbnail import Thumbnail, make_thumbnail
+
+NAME_ATTEMPTS = 5
+MAX_ORIGINAL_NAME = 255
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    max_pixels: int
+    strip_metadata: bool = True
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    info: ImageInfo
+    data: bytes
+    sha256: str
+    thumbnail: Thumbnail
+
+
+@dataclass(frozen=True)
+class Upload:
+    record: ImageRecord
+    delete_token: str
+
+
+def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
+    """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail."""
+    info = check_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    if limits.strip_metadata:
+        try:
+            data = strip_metadata(data, info.format)
+        except ValueError as exc:
+            raise ImageRejected(
+                422, f"the {info.format.upper()} file is malformed ({exc})"
+            ) from None
+    try:
+        thumbnail = make_thumbnail(data, info.format)
+    except (OSError, ValueError) as exc:
+        raise ImageRejected(422, f"the image could not be thumbnailed ({exc})") from None
+    return PreparedImage(info, data, hashlib.sha256(data).hexdigest(), thumbnail)
+
+
+def clean_original_name(name: str | None) -> str:
+    """The client's file name as metadata only: no control characters, bounded length."""
+    if not name:
+        return ""
+    cleaned = "".join(c for c in name if unicodedata.category(c)[0] != "C")
+    return cleaned.strip()[:MAX_ORIGINAL_NAME]
+
+
+def new_stem() -> str:
+    """96 random bits, URL-safe: 16 characters of base64url."""
+    return secrets.token_urlsafe(12)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UploadService:
+    def __init__(
+        self,
+        repo: ImageRepository,
+        storage: LocalStorage,
+        limits: UploadLimits,
+        executor: Executor | None = None,
+    ) -> None:
+        self.repo = repo
+        self.storage = storage
+        self.limits = limits
+        self.executor = executor
+
+    async def accept(self, data: bytes, original_name: str | None, owner: str = "") -> Upload:
+        """Store one upload; raises ImageRejected, DatabaseUnavailable or StorageFull.
+
+        Files are written first and the record last; when the record cannot be written the
+        files are removed, so a refused or failed upload leaves nothing behind.
+        """
+        loop = asyncio.get_running_loop()
+        prepared = await loop.run_in_executor(self.executor, prepare_image, data, self.limits)
+        token = secrets.token_urlsafe(24)
+        for _ in range(NAME_ATTEMPTS):
+            stem = new_stem()
+            name = stem + prepared.info.extension
+            thumb_name = f"{stem}.thumb{prepared.thumbnail.extension}"
+            try:
+                await self.storage.put(name, prepared.data)
+            except FileExistsError:
+                continue
+            try:
+                await self.storage.put(thumb_name, prepared.thumbnail.data)
+                record = ImageRecord(
+                    name=name,
+                    original_name=clean_original_name(original_name),
+                    format=prepared.info.format,
+                    width=prepared.info.width,
+                    height=prepared.info.height,
+                    size=len(prepared.data),
+                    sha256=prepared.sha256,
+                    delete_token_hash=hash_token(token),
+                    owner=owner,
+                    thumbnail=thumb_name,
+                )
+                await self.repo.insert(record)
+            except DuplicateKeyError:
+                await self._remove_files(name, thumb_name)
+                continue
+            except BaseException:
+                await self._remove_files(name, thumb_name)
+                raise
+            return Upload(record, token)
+        raise RuntimeError("could not find a free image name")
+
+    async def delete(self, record: ImageRecord) -> None:
+        """Remove the record first (the link dies at once), then its files."""
+        await self.repo.delete(record.name)
+        await self._remove_files(record.name, record.thumbnail)
+
+    @staticmethod
+    def token_matches(record: ImageRecord, token: str) -> bool:
+        return hmac.compare_digest(record.delete_token_hash, hash_token(token))
+
+    async def _remove_files(self, *names: str) -> None:
+        for name in names:
+            if name:
+                await asyncio.shield(self.storage.delete(name))

@@ -1,0 +1,151 @@
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from imagehost.imagecheck import ImageRejected, check_image, sniff_format
+from tests import images
+
+LIMIT = 5 * 1024 * 1024
+PIXELS = 50_000_000
+
+
+def check(data: bytes, max_pixels: int = PIXELS):
+    return check_image(data, max_bytes=LIMIT, max_pixels=max_pixels)
+
+
+def rejected(data: bytes, max_pixels: int = PIXELS) -> ImageRejected:
+    with pytest.raises(ImageRejected) as caught:
+        check(data, max_pixels)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "ext", "ctype"),
+    [
+        (images.jpeg((30, 20)), "jpeg", ".jpg", "image/jpeg"),
+        (images.png((30, 20)), "png", ".png", "image/png"),
+        (images.png((30, 20), mode="RGBA"), "png", ".png", "image/png"),
+        (images.gif((30, 20)), "gif", ".gif", "image/gif"),
+        (images.gif((30, 20), frames=3), "gif", ".gif", "image/gif"),
+    ],
+)
+def test_accepts_the_three_formats(data, fmt, ext, ctype):
+    info = check(data)
+    assert (info.format, info.extension, info.content_type) == (fmt, ext, ctype)
+    assert (info.width, info.height) == (30, 20)
+
+
+def test_counts_gif_frames():
+    assert check(images.gif(frames=3)).frames == 3
+
+
+def test_format_comes_from_bytes_not_names():
+    assert sniff_format(images.png()) == "png"
+    assert sniff_format(b"GIF89a<html>") == "gif"
+    assert sniff_format(b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None
+
+
+def test_exactly_the_limit_is_accepted():
+    assert check(images.padded_png(LIMIT)).format == "png"
+
+
+def test_one_byte_over_the_limit_is_413():
+    error = rejected(images.padded_png(LIMIT + 1))
+    assert error.status == 413
+    assert "5,242,880" in error.message
+
+
+def test_empty_file_is_refused():
+    error = rejected(b"")
+    assert error.status == 400 and "empty" in error.message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello, this is text",
+        b"<html><script>alert(1)</script></html>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        images.encode(Image.new("RGB", (8, 8)), "BMP"),
+        images.encode(Image.new("RGB", (8, 8)), "TIFF"),
+        images.encode(Image.new("RGB", (8, 8)), "WEBP"),
+        images.encode(Image.new("RGB", (16, 16)), "ICO"),
+    ],
+    ids=["text", "html", "svg", "bmp", "tiff", "webp", "ico"],
+)
+def test_other_formats_are_415_naming_the_allowed_ones(data):
+    error = rejected(data)
+    assert error.status == 415
+    assert "JPEG, PNG or GIF" in error.message
+
+
+@pytest.mark.parametrize("maker", [images.jpeg, images.png, images.gif], ids=["jpeg", "png", "gif"])
+def test_truncated_files_are_refused(maker):
+    data = maker((200, 200))
+    error = rejected(data[: len(data) // 2])
+    assert error.status == 422
+    assert "damaged or incomplete" in error.message
+
+
+def test_html_behind_a_gif_header_is_refused():
+    error = rejected(b"GIF89a<html><script>alert(1)</script></html>")
+    assert error.status == 422
+
+
+def test_png_with_a_bad_crc_is_refused():
+    data = bytearray(images.png((16, 16)))
+    idat = data.index(b"IDAT")
+    length = struct.unpack(">I", data[idat - 4 : idat])[0]
+    data[idat + 4 + length] ^= 0xFF  # first byte of IDAT's CRC
+    assert rejected(bytes(data)).status == 422
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size (a pixel flood)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
+def test_pixel_flood_is_refused_before_decoding():
+    data = png_claiming(30000, 30000)
+    assert len(data) < 200
+    error = rejected(data)
+    assert error.status == 422
+    assert "30000x30000" in error.message
+
+
+def test_pixel_cap_is_configurable():
+    assert rejected(images.png((100, 100)), max_pixels=9999).status == 422
+    assert check(images.png((100, 100)), max_pixels=10000).width == 100
+
+
+def test_gif_pixel_flood_is_refused():
+    data = bytearray(images.gif((10, 10)))
+    data[6:10] = struct.pack("<HH", 65535, 65535)  # logical screen
+    # the image descriptor's own size
+    desc = data.index(b"\x2c")
+    data[desc + 5 : desc + 9] = struct.pack("<HH", 65535, 65535)
+    assert rejected(bytes(data)).status == 422
+
+
+def test_result_describes_the_real_image():
+    image = Image.new("RGB", (123, 45), "white")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    info = check(out.getvalue())
+    assert (info.width, info.height, info.frames) == (123, 45, 1)
