@@ -1,0 +1,39 @@
+"""The Tornado application: its settings and its route table."""
+
+from pathlib import Path
+
+import tornado.web
+
+from .context import AppContext
+from .handlers.base import NotFoundHandler
+from .handlers.pages import DeleteByTokenHandler, HealthHandler, IndexHandler
+from .handlers.upload import UploadHandler
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = r"([A-Za-z0-9_-]{16}\.(?:jpg|png|gif))"
+
+
+class ImageHostApp(tornado.web.Application):
+    inflight = 0
+
+
+def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
+    deps = {"ctx": ctx}
+    routes = [
+        (r"/", IndexHandler, deps),
+        (r"/upload", UploadHandler, deps),
+        (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
+        (r"/healthz", HealthHandler, deps),
+    ]
+    settings = dict(
+        template_path=str(ROOT / "templates"),
+        static_path=str(ROOT / "static"),
+        cookie_secret=cookie_secret,
+        xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": False, "samesite": "Strict"},
+        default_handler_class=NotFoundHandler,
+        default_handler_args=deps,
+        autoescape="xhtml_escape",
+    )
+    settings.update(overrides)
+    return ImageHostApp(routes, **settings)

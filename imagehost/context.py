@@ -1,0 +1,16 @@
+"""What the handlers are given: settings and the services main() built for them."""
+
+from dataclasses import dataclass
+
+from .database import ImageRepository
+from .settings import Settings
+from .storage import LocalStorage
+from .uploads import UploadService
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    repo: ImageRepository
+    storage: LocalStorage
+    uploads: UploadService

@@ -1,0 +1,141 @@
+"""BaseHandler: dependencies, content negotiation, owner cookie, security headers, errors."""
+
+import json
+import secrets
+from http import HTTPStatus
+
+from loguru import logger
+from tornado.web import HTTPError, RequestHandler
+
+from ..context import AppContext
+from ..database import DatabaseUnavailable, ImageRecord
+from ..imagecheck import ImageRejected
+from ..multipart import MultipartError
+from ..storage import StorageFull
+
+OWNER_COOKIE = "owner"
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+
+
+class BaseHandler(RequestHandler):
+    def initialize(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        # Counted so a graceful stop can wait for requests in flight.
+        self.application.inflight += 1
+        self._counted = True
+
+    def on_finish(self) -> None:
+        self._uncount()
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        self._uncount()
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.application.inflight -= 1
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Security-Policy", PAGE_CSP)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+
+    # -- who is asking, and what they want back ------------------------------------------
+    def wants(self) -> str:
+        """'json', 'html' or 'text', from the Accept header (curl's */* gets text)."""
+        accept = self.request.headers.get("Accept", "").lower()
+        if "application/json" in accept:
+            return "json"
+        if "text/html" in accept:
+            return "html"
+        return "text"
+
+    @property
+    def is_htmx(self) -> bool:
+        return self.request.headers.get("HX-Request") == "true"
+
+    def owner_id(self, create: bool = False) -> str:
+        """The anonymous owner id from the signed cookie; a new one when `create`."""
+        value = self.get_signed_cookie(OWNER_COOKIE, max_age_days=3650)
+        if value:
+            return value.decode()
+        if not create:
+            return ""
+        owner = secrets.token_urlsafe(16)
+        self.set_signed_cookie(
+            OWNER_COOKIE, owner, expires_days=3650, httponly=True, samesite="Lax",
+            secure=self.request.protocol == "https",
+        )  # fmt: skip
+        return owner
+
+    def absolute_url(self, path: str) -> str:
+        base = self.ctx.settings.public_url or f"{self.request.protocol}://{self.request.host}"
+        return base + path
+
+    def image_links(self, record: ImageRecord) -> dict:
+        return {
+            "url": self.absolute_url(f"/images/{record.name}"),
+            "path": f"/images/{record.name}",
+            "thumbnail_url": self.absolute_url(f"/images/{record.thumbnail}"),
+        }
+
+    def check_xsrf_cookie(self) -> None:
+        # API clients (curl, ShareX) send no cookies and so carry no ambient authority;
+        # a browser always has our cookies, and then the token is required.
+        if self.request.cookies:
+            super().check_xsrf_cookie()
+
+    # -- errors ------------------------------------------------------------------------
+    def fail(self, status: int, message: str) -> None:
+        raise HTTPError(status, reason=HTTPStatus(status).phrase, log_message=message)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, HTTPError):
+            return
+        logger.opt(exception=(typ, value, tb)).error(
+            f"unhandled error on {self.request.method} {self.request.path}"
+        )
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        message = self.error_message(status_code, kwargs.get("exc_info"))
+        self.clear_header("Content-Disposition")
+        if self.wants() == "json":
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"error": message}))
+        elif self.wants() == "html":
+            self.finish(self.render_string("error.html", status=status_code, message=message))
+        else:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"error: {message}\n")
+
+    @staticmethod
+    def error_message(status_code: int, exc_info) -> str:
+        exc = exc_info[1] if exc_info else None
+        if isinstance(exc, HTTPError) and exc.log_message:
+            return exc.log_message % exc.args if exc.args else exc.log_message
+        try:
+            return HTTPStatus(status_code).phrase.lower()
+        except ValueError:
+            return "error"
+
+
+def http_error_for(exc: Exception) -> tuple[int, str]:
+    """The status and message a known failure is answered with."""
+    if isinstance(exc, ImageRejected | MultipartError):
+        return exc.status, exc.message
+    if isinstance(exc, DatabaseUnavailable):
+        return 503, "the database is unavailable; nothing was stored, please try again shortly"
+    if isinstance(exc, StorageFull):
+        return 507, "the server's image storage is full; nothing was stored"
+    raise exc
+
+
+class NotFoundHandler(BaseHandler):
+    def prepare(self) -> None:
+        self.fail(404, "no such page")

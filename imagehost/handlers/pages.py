@@ -1,0 +1,57 @@
+"""The main page, the delete-by-link page, and the health check."""
+
+from loguru import logger
+
+from ..database import DatabaseUnavailable
+from .base import BaseHandler, http_error_for
+
+
+class IndexHandler(BaseHandler):
+    def get(self) -> None:
+        self.owner_id(create=True)
+        self.render("index.html", max_bytes=self.ctx.settings.max_upload_bytes)
+
+
+class DeleteByTokenHandler(BaseHandler):
+    """/delete/<name>/<token>: GET asks to confirm, POST (or DELETE from an API) deletes."""
+
+    async def find(self, name: str, token: str):
+        try:
+            record = await self.ctx.repo.get(name)
+        except DatabaseUnavailable as exc:
+            self.fail(*http_error_for(exc))
+        if record is None or not self.ctx.uploads.token_matches(record, token):
+            self.fail(404, "no such image, or the delete link is wrong")
+        return record
+
+    async def get(self, name: str, token: str) -> None:
+        record = await self.find(name, token)
+        self.render("delete_confirm.html", record=record, links=self.image_links(record))
+
+    async def post(self, name: str, token: str) -> None:
+        record = await self.find(name, token)
+        try:
+            await self.ctx.uploads.delete(record)
+        except DatabaseUnavailable as exc:
+            self.fail(*http_error_for(exc))
+        logger.info(f"image deleted ip={self.request.remote_ip} name={name} by=delete-link")
+        if self.wants() == "json":
+            self.finish({"deleted": name})
+        elif self.wants() == "html":
+            self.render("deleted.html", name=name)
+        else:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"deleted {name}\n")
+
+    delete = post
+
+
+class HealthHandler(BaseHandler):
+    async def get(self) -> None:
+        try:
+            await self.ctx.repo.ping()
+            database = "ok"
+        except DatabaseUnavailable:
+            database = "unavailable"
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"status": "ok", "database": database})

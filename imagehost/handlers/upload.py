@@ -1,0 +1,109 @@
+"""POST /upload: stream the body (bounded), parse, store, answer with the link."""
+
+from loguru import logger
+from tornado.web import stream_request_body
+
+from ..logsetup import one_line
+from ..multipart import MultipartError, boundary_of, parse_multipart, single_file
+from ..uploads import Upload
+from .base import BaseHandler, http_error_for
+
+
+@stream_request_body
+class UploadHandler(BaseHandler):
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._too_large = False
+        self._boundary = b""
+        self.original_name = ""
+        if self.request.method != "POST":
+            return
+        limit = self.ctx.settings.max_body_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            # Answer before reading the body: a 40 MiB body is never read.
+            self.refuse(413, self.too_large_message())
+        try:
+            self._boundary = boundary_of(self.request.headers.get("Content-Type", ""))
+        except MultipartError as exc:
+            self.refuse(exc.status, exc.message)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self.ctx.settings.max_body_bytes:
+            self._too_large = True
+            self._chunks.clear()
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def check_xsrf_cookie(self) -> None:
+        # Deferred: with a streamed body the form's _xsrf field is only known in post().
+        pass
+
+    async def post(self) -> None:
+        if self._too_large:
+            self.refuse(413, self.too_large_message())
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        try:
+            parts = parse_multipart(body, self._boundary)
+            xsrf = [p.data.decode("ascii", "replace") for p in parts if p.name == "_xsrf"]
+            if xsrf:
+                self.request.arguments["_xsrf"] = [x.encode() for x in xsrf]
+            super().check_xsrf_cookie()
+            part = single_file(parts)
+        except MultipartError as exc:
+            self.refuse(exc.status, exc.message)
+        self.original_name = part.filename or ""
+        del body, parts
+        try:
+            upload = await self.ctx.uploads.accept(
+                part.data, part.filename, owner=self.owner_id(create=self.wants() == "html")
+            )
+        except Exception as exc:
+            status, message = http_error_for(exc)
+            self.refuse(status, message, size=len(part.data))
+        self.log_result("accepted", len(part.data), upload.record.name)
+        self.respond(upload)
+
+    def respond(self, upload: Upload) -> None:
+        record = upload.record
+        links = self.image_links(record)
+        delete_url = self.absolute_url(f"/delete/{record.name}/{upload.delete_token}")
+        self.set_status(201)
+        self.set_header("Location", links["url"])
+        if self.wants() == "json":
+            self.finish({
+                "url": links["url"],
+                "path": links["path"],
+                "name": record.name,
+                "format": record.format,
+                "width": record.width,
+                "height": record.height,
+                "size": record.size,
+                "thumbnail_url": links["thumbnail_url"],
+                "delete_url": delete_url,
+            })  # fmt: skip
+        elif self.wants() == "html":
+            self.render("uploaded.html", record=record, links=links, delete_url=delete_url)
+        else:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(links["url"] + "\n")
+
+    def refuse(self, status: int, message: str, size: int | None = None) -> None:
+        self.log_result("refused", size if size is not None else self._received, "-", message)
+        self.fail(status, message)
+
+    def log_result(self, result: str, size: int, name: str, reason: str = "") -> None:
+        line = (
+            f"upload {result} ip={self.request.remote_ip} size={size} name={name} "
+            f"original={one_line(self.original_name)}"
+        )
+        if reason:
+            line += f" reason={one_line(reason)}"
+        (logger.info if result == "accepted" else logger.warning)(line)
+
+    def too_large_message(self) -> str:
+        limit = self.ctx.settings.max_upload_bytes
+        return f"the file is too large; the limit is {limit:,} bytes ({limit / 1048576:g} MiB)"

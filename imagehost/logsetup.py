@@ -1,0 +1,34 @@
+"""loguru to LOGS_DIR/app.log: rotated, kept across restarts, one line per event."""
+
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+LOG_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS ZZ} | {level: <7} | pid={process} | {message}"
+
+
+def setup_logging(logs_dir: Path, level: str = "INFO", *, console: bool = True) -> Path:
+    """Send the app's log to `logs_dir/app.log` (and stderr); returns the file's path."""
+    path = Path(logs_dir) / "app.log"
+    logger.remove()
+    if console:
+        logger.add(sys.stderr, level=level, format=LOG_FORMAT)
+    # enqueue=True: forked worker processes hand their lines to one writer, so rotation
+    # happens in one place and lines never interleave mid-line.
+    logger.add(
+        path,
+        level=level,
+        format=LOG_FORMAT,
+        rotation="10 MB",
+        retention=10,
+        enqueue=True,
+        encoding="utf-8",
+    )
+    return path
+
+
+def one_line(value: object) -> str:
+    """A user-supplied value made safe for a log line: quoted, newlines and controls escaped."""
+    text = str(value)
+    return repr(text[:300]) if text else "''"

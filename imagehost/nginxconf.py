@@ -1,0 +1,82 @@
+"""Render nginx/imagehost.conf.template the way the nginx image's envsubst does, for local runs.
+
+`write_local_config()` wraps the rendered server in a small main config whose state lives
+under VAR_DIR, so an unprivileged or root user can run Debian's nginx in the foreground.
+"""
+
+import os
+import re
+from pathlib import Path
+
+from .settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "nginx" / "imagehost.conf.template"
+_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def template_variables(settings: Settings, listen: str, upstream: str, static_dir: Path) -> dict:
+    """The values the template needs, all derived from the app's settings."""
+    limit = settings.max_upload_bytes
+    return {
+        "LISTEN_PORT": listen,
+        "APP_UPSTREAM": upstream,
+        "IMAGES_DIR": str(settings.images_dir),
+        "STATIC_DIR": str(static_dir),
+        "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
+        "MAX_UPLOAD_TEXT": f"{limit:,} bytes",
+    }
+
+
+def render(template: str, variables: dict) -> str:
+    """Substitute ${NAME}; an unknown name is an error, not an empty string."""
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in variables:
+            raise KeyError(f"nginx template needs {name}, which has no value")
+        return str(variables[name])
+
+    return _VARIABLE.sub(substitute, template)
+
+
+def write_local_config(
+    settings: Settings, *, http_port: int, app_port: int, run_dir: Path, listen_host="127.0.0.1"
+) -> Path:
+    """Write nginx.conf (and the rendered server) under `run_dir`; returns nginx.conf's path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (run_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    variables = template_variables(
+        settings,
+        listen=f"{listen_host}:{http_port}",
+        upstream=f"127.0.0.1:{app_port}",
+        static_dir=ROOT / "static",
+    )
+    server = run_dir / "imagehost.conf"
+    server.write_text(render(TEMPLATE.read_text(), variables))
+    tmp = run_dir / "tmp"
+    # As root, nginx's workers would switch to `nobody`, who may not reach a checkout
+    # under /root; a local run keeps the invoking user.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    main = f"""{user}daemon off;
+worker_processes 2;
+pid {run_dir}/nginx.pid;
+error_log {settings.logs_dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {settings.logs_dir}/nginx-access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    include {server};
+}}
+"""
+    path = run_dir / "nginx.conf"
+    path.write_text(main)
+    return path

@@ -1,0 +1,177 @@
+"""Start the app: settings, logging, database, services, HTTP server, graceful stop.
+
+`build_context()` is what tests use too, so they run the same wiring as production.
+"""
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+import tornado.netutil
+from loguru import logger
+from pymongo.errors import PyMongoError
+from tornado.httpserver import HTTPServer
+
+from .app import make_app
+from .context import AppContext
+from .database import ImageRepository, open_client
+from .embedded import EmbeddedMongo
+from .logsetup import setup_logging
+from .settings import Settings, SettingsError, load_settings, prepare_folders
+from .storage import LocalStorage
+from .uploads import UploadLimits, UploadService
+
+STARTUP_DB_WAIT = 30.0
+SHUTDOWN_GRACE = 10.0
+
+
+def cookie_secret(settings: Settings) -> str:
+    """COOKIE_SECRET, or one generated once and kept in DB_DIR so cookies survive restarts."""
+    if settings.cookie_secret:
+        return settings.cookie_secret
+    path = settings.db_dir / "cookie_secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@asynccontextmanager
+async def build_context(settings: Settings):
+    """Open the database client and the services; close them on exit."""
+    client = open_client(settings.mongodb_uri, settings.db_timeout_ms)
+    executor = ThreadPoolExecutor(settings.image_threads, thread_name_prefix="imagework")
+    try:
+        repo = ImageRepository(client, settings.mongodb_db)
+        storage = LocalStorage(settings.images_dir, executor)
+        limits = UploadLimits(
+            settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
+        )
+        uploads = UploadService(repo, storage, limits, executor)
+        yield AppContext(settings=settings, repo=repo, storage=storage, uploads=uploads)
+    finally:
+        await client.close()
+        executor.shutdown(wait=True)
+
+
+async def wait_for_database(repo: ImageRepository, wait: float = STARTUP_DB_WAIT) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            await repo.ensure_indexes()
+            return
+        except PyMongoError as exc:
+            if time.monotonic() > deadline:
+                raise SettingsError(f"cannot reach the database: {exc}") from None
+            logger.warning("database not reachable yet, retrying")
+            await asyncio.sleep(1.0)
+
+
+async def serve(settings: Settings, sockets: list, secret: str) -> None:
+    """Serve on `sockets` until SIGTERM/SIGINT, then drain in-flight requests and close."""
+    async with build_context(settings) as ctx:
+        await wait_for_database(ctx.repo)
+        app = make_app(ctx, secret)
+        server = HTTPServer(
+            app, xheaders=True, max_body_size=settings.max_body_bytes, idle_connection_timeout=60
+        )
+        server.add_sockets(sockets)
+        logger.info(f"app listening on {settings.host}:{settings.port} pid={os.getpid()}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        logger.info("stopping: no new requests, finishing those in flight")
+        server.stop()
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while app.inflight and time.monotonic() < deadline:  # noqa: ASYNC110 (a counter, polled)
+            await asyncio.sleep(0.05)
+        await server.close_all_connections()
+        logger.info("stopped")
+
+
+def run_worker(settings: Settings, sockets: list, secret: str) -> int:
+    try:
+        asyncio.run(serve(settings, sockets, secret))
+    except SettingsError as exc:
+        logger.error(str(exc))
+        return 1
+    return 0
+
+
+def supervise(settings: Settings, sockets: list, secret: str) -> int:
+    """Fork WORKERS processes sharing the sockets; forward SIGTERM/SIGINT; restart crashes."""
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os._exit(run_worker(settings, sockets, secret))
+        children[pid] = slot
+
+    def forward(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for slot in range(settings.workers):
+        spawn(slot)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        slot = children.pop(pid, None)
+        if slot is None:
+            continue
+        exit_code = os.waitstatus_to_exitcode(code)
+        if exit_code != 0:
+            status = 1
+            if not stopping:
+                logger.error(f"worker {pid} exited with {exit_code}; starting another")
+                spawn(slot)
+    return 0 if stopping else status
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        prepare_folders(settings)
+    except SettingsError as exc:
+        print(f"imagehost: bad setting: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.logs_dir, settings.log_level)
+    embedded = None
+    if not settings.mongodb_uri:
+        embedded = EmbeddedMongo(settings.db_dir)
+        settings = settings.replace(mongodb_uri=embedded.start())
+        logger.info(f"embedded database (nx-27017) at {settings.mongodb_uri} in {settings.db_dir}")
+    try:
+        sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+        secret = cookie_secret(settings)
+        if settings.workers == 1:
+            return run_worker(settings, sockets, secret)
+        return supervise(settings, sockets, secret)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        logger.complete()

@@ -1,0 +1,40 @@
+"""Fixtures every layer shares: a settings object on a temp folder, the embedded database."""
+
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+
+from imagehost.embedded import EmbeddedMongo
+from imagehost.settings import load_settings, prepare_folders
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory):
+    """One embedded nx-27017 server for the session; each test uses its own database."""
+    with EmbeddedMongo(tmp_path_factory.mktemp("db")) as server:
+        yield server.uri
+
+
+@pytest.fixture
+def settings(tmp_path, mongo_uri):
+    db_name = f"t_{uuid.uuid4().hex[:16]}"  # each test its own database
+    env = {
+        "VAR_DIR": str(tmp_path / "var"),
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": db_name,
+        "COOKIE_SECRET": "test-secret-" + "x" * 32,
+        "DB_TIMEOUT_MS": "2000",
+    }
+    value = load_settings(env)
+    prepare_folders(value)
+    return value
