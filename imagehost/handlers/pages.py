@@ -11,6 +11,8 @@ class IndexHandler(BaseHandler):
         self.owner_id(create=True)
         self.render("index.html", max_bytes=self.ctx.settings.max_upload_bytes)
 
+    head = get
+
 
 class DeleteByTokenHandler(BaseHandler):
     """/delete/<name>/<token>: GET asks to confirm, POST (or DELETE from an API) deletes."""
