@@ -24,7 +24,7 @@ def template_variables(settings: Settings, listen: str, upstream: str, static_di
         "IMAGES_DIR": str(settings.images_dir),
         "STATIC_DIR": str(static_dir),
         "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
-        "MAX_UPLOAD_TEXT": f"{limit:,} bytes",
+        "MAX_UPLOAD_TEXT": f"{limit} bytes",
     }
 
 

@@ -1,0 +1,33 @@
+# The imagehost app. nginx (serving /images/ and /static/) and MongoDB are their own services
+# in compose.yaml.
+FROM python:3.13-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 imagehost \
+ && useradd --system --uid 10001 --gid imagehost --home-dir /app --shell /usr/sbin/nologin imagehost
+
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY imagehost/ imagehost/
+COPY templates/ templates/
+COPY static/ static/
+COPY nginx/ nginx/
+
+# Volumes mount over these; a fresh named volume takes their owner, so the app can write.
+RUN mkdir -p /data/images /data/logs /data/backups /data/db \
+ && chown -R imagehost:imagehost /data
+
+USER imagehost
+ENV HOST=0.0.0.0 \
+    PORT=8000 \
+    VAR_DIR=/data
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+CMD ["python", "-m", "imagehost", "serve"]

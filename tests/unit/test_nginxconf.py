@@ -1,0 +1,66 @@
+import os
+import re
+import subprocess
+
+import pytest
+
+from imagehost.nginxconf import ROOT, TEMPLATE, render, template_variables, write_local_config
+from imagehost.settings import load_settings
+
+
+def test_every_template_variable_has_a_value(tmp_path):
+    settings = load_settings({"VAR_DIR": str(tmp_path)})
+    variables = template_variables(settings, "8080", "127.0.0.1:8000", ROOT / "static")
+    text = render(TEMPLATE.read_text(), variables)
+    assert "${" not in text
+    assert f"client_max_body_size {settings.max_body_bytes};" in text
+
+
+def test_unknown_variable_is_an_error():
+    with pytest.raises(KeyError, match="NOPE"):
+        render("listen ${NOPE};", {})
+
+
+def test_nginx_variables_are_left_alone():
+    assert render("proxy_set_header X-Real-IP $remote_addr;", {}) == (
+        "proxy_set_header X-Real-IP $remote_addr;"
+    )
+
+
+@pytest.mark.parametrize("limit", ["5242880", "1000000"])
+def test_the_container_derives_the_same_values_as_local_runs(tmp_path, limit):
+    """nginx/15-imagehost-limits.envsh (sourced in the nginx image) agrees with nginxconf.py."""
+    script = ROOT / "nginx" / "15-imagehost-limits.envsh"
+    out = subprocess.run(
+        ["sh", "-c", f'. "{script}"; echo "$CLIENT_MAX_BODY_SIZE"; echo "$MAX_UPLOAD_TEXT"'],
+        env={"MAX_UPLOAD_BYTES": limit, "PATH": os.environ["PATH"]},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    settings = load_settings({"VAR_DIR": str(tmp_path), "MAX_UPLOAD_BYTES": limit})
+    variables = template_variables(settings, "80", "app:8000", ROOT / "static")
+    assert out.stdout.splitlines() == [
+        variables["CLIENT_MAX_BODY_SIZE"],
+        variables["MAX_UPLOAD_TEXT"],
+    ]
+
+
+def test_compose_gives_nginx_every_variable_the_template_needs():
+    compose = (ROOT / "compose.yaml").read_text()
+    nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
+    derived = {"CLIENT_MAX_BODY_SIZE", "MAX_UPLOAD_TEXT"}
+    needed = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text())) - derived
+    missing = [name for name in needed if f"{name}:" not in nginx_service]
+    assert missing == []
+
+
+def test_local_config_is_accepted_by_nginx(tmp_path):
+    from imagehost.devstack import find_nginx
+
+    settings = load_settings({"VAR_DIR": str(tmp_path)})
+    settings.logs_dir.mkdir(parents=True)
+    conf = write_local_config(settings, http_port=18080, app_port=18000, run_dir=tmp_path / "ng")
+    result = subprocess.run(
+        [find_nginx(), "-t", "-c", str(conf), "-p", str(tmp_path / "ng"), "-e", "stderr"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,43 @@
+import pytest
+
+from imagehost.settings import DECLARED, SettingsError, load_settings
+
+
+def test_defaults_are_valid(tmp_path):
+    settings = load_settings({"VAR_DIR": str(tmp_path)})
+    assert settings.max_upload_bytes == 5 * 1024 * 1024
+    assert settings.images_dir == tmp_path / "images"
+    assert settings.logs_dir == tmp_path / "logs"
+    assert settings.mongodb_uri == ""
+    assert settings.max_body_bytes > settings.max_upload_bytes
+
+
+def test_folders_can_be_set_one_by_one(tmp_path):
+    settings = load_settings({"VAR_DIR": str(tmp_path), "IMAGES_DIR": str(tmp_path / "pics")})
+    assert settings.images_dir == tmp_path / "pics"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("PORT", "eighty", "PORT must be a whole number"),
+        ("PORT", "70000", "PORT must be between"),
+        ("MAX_UPLOAD_BYTES", "0", "MAX_UPLOAD_BYTES must be between"),
+        ("MONGODB_URI", "postgres://x", "MONGODB_URI must start with"),
+        ("PUBLIC_URL", "example.org", "PUBLIC_URL must be an absolute"),
+        ("STRIP_METADATA", "maybe", "STRIP_METADATA must be true or false"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("MONGODB_DB", "a/b", "MONGODB_DB"),
+    ],
+)
+def test_bad_settings_stop_with_a_clear_message(name, value, words):
+    with pytest.raises(SettingsError, match=words):
+        load_settings({name: value})
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [s.name for s in DECLARED if f"`{s.name}`" not in readme]
+    assert missing == []
