@@ -9,8 +9,9 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 import tornado.netutil
 from loguru import logger
@@ -18,8 +19,9 @@ from pymongo.errors import PyMongoError
 from tornado.httpserver import HTTPServer
 
 from .app import make_app
+from .consistency import check_consistency, log_report
 from .context import AppContext
-from .database import ImageRepository, open_client
+from .database import DatabaseUnavailable, ImageRepository, open_client
 from .embedded import EmbeddedMongo
 from .logsetup import setup_logging
 from .settings import Settings, SettingsError, load_settings, prepare_folders
@@ -73,6 +75,18 @@ async def wait_for_database(repo: ImageRepository, wait: float = STARTUP_DB_WAIT
                 raise SettingsError(f"cannot reach the database: {exc}") from None
             logger.warning("database not reachable yet, retrying")
             await asyncio.sleep(1.0)
+
+
+async def startup_check(settings: Settings) -> None:
+    """Run the consistency check in report mode and log it: once, before any worker serves."""
+    async with build_context(settings) as ctx:
+        await wait_for_database(ctx.repo)
+        try:
+            report = await check_consistency(ctx.repo, ctx.storage)
+        except DatabaseUnavailable as exc:
+            logger.warning(f"consistency check skipped: the database is unavailable ({exc})")
+            return
+        log_report(report)
 
 
 async def serve(settings: Settings, sockets: list, secret: str) -> None:
@@ -152,6 +166,21 @@ def supervise(settings: Settings, sockets: list, secret: str) -> int:
     return 0 if stopping else status
 
 
+@contextmanager
+def database_for(settings: Settings) -> Iterator[Settings]:
+    """`settings` with a database URI: MONGODB_URI, or an embedded nx-27017 run meanwhile."""
+    if settings.mongodb_uri:
+        yield settings
+        return
+    embedded = EmbeddedMongo(settings.db_dir)
+    uri = embedded.start()
+    logger.info(f"embedded database (nx-27017) at {uri} in {settings.db_dir}")
+    try:
+        yield settings.replace(mongodb_uri=uri)
+    finally:
+        embedded.stop()
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -160,18 +189,17 @@ def main() -> int:
         print(f"imagehost: bad setting: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.logs_dir, settings.log_level)
-    embedded = None
-    if not settings.mongodb_uri:
-        embedded = EmbeddedMongo(settings.db_dir)
-        settings = settings.replace(mongodb_uri=embedded.start())
-        logger.info(f"embedded database (nx-27017) at {settings.mongodb_uri} in {settings.db_dir}")
     try:
-        sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
-        secret = cookie_secret(settings)
-        if settings.workers == 1:
-            return run_worker(settings, sockets, secret)
-        return supervise(settings, sockets, secret)
+        with database_for(settings) as settings:
+            sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+            secret = cookie_secret(settings)
+            try:
+                asyncio.run(startup_check(settings))
+            except SettingsError as exc:
+                logger.error(str(exc))
+                return 1
+            if settings.workers == 1:
+                return run_worker(settings, sockets, secret)
+            return supervise(settings, sockets, secret)
     finally:
-        if embedded is not None:
-            embedded.stop()
         logger.complete()

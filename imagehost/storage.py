@@ -8,8 +8,10 @@ import asyncio
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -20,6 +22,15 @@ _TEMP_PREFIX = ".tmp-"
 
 class StorageFull(OSError):
     """The disk (or quota) is full; nothing was written."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One entry of the images folder, as the consistency check sees it."""
+
+    name: str
+    age: float  # seconds since it was last written
+    temp: bool  # the leftover of an interrupted write: never served, safe to remove
 
 
 class Storage(Protocol):
@@ -60,6 +71,12 @@ class LocalStorage:
 
     async def exists(self, name: str) -> bool:
         return await self._run(self.path(name).is_file)
+
+    async def scan(self) -> list[StoredFile]:
+        return await self._run(self.scan_sync)
+
+    async def delete_temp(self, name: str) -> bool:
+        return await self._run(self.delete_temp_sync, name)
 
     def put_sync(self, name: str, data: bytes) -> None:
         final = self.path(name)
@@ -102,6 +119,33 @@ class LocalStorage:
     def temp_files(self) -> list[Path]:
         """Leftovers of writes that were interrupted (a crash mid-upload)."""
         return [p for p in self.root.glob(f"{_TEMP_PREFIX}*") if p.is_file()]
+
+    def scan_sync(self) -> list[StoredFile]:
+        """Every stored file and temp file with its age; anything else in the folder is ignored."""
+        now = time.time()
+        found = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                temp = entry.name.startswith(_TEMP_PREFIX)
+                if not (temp or NAME_PATTERN.match(entry.name)):
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    age = now - entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:  # removed while we looked: an upload or delete ran
+                    continue
+                found.append(StoredFile(entry.name, max(age, 0.0), temp))
+        return found
+
+    def delete_temp_sync(self, name: str) -> bool:
+        if not name.startswith(_TEMP_PREFIX) or "/" in name:
+            raise ValueError(f"not a temp file name: {name!r}")
+        try:
+            (self.root / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def _sync_folder(self) -> None:
         fd = os.open(self.root, os.O_RDONLY)
