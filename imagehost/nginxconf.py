@@ -15,8 +15,13 @@ TEMPLATE = ROOT / "nginx" / "imagehost.conf.template"
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
-def template_variables(settings: Settings, listen: str, upstream: str, static_dir: Path) -> dict:
-    """The values the template needs, all derived from the app's settings."""
+def template_variables(
+    settings: Settings, listen: str, upstream: str, static_dir: Path, access_log: str = ""
+) -> dict:
+    """The values the template needs, all derived from the app's settings.
+
+    `access_log` defaults to LOGS_DIR/nginx-access.log (the container logs to its stdout).
+    """
     limit = settings.max_upload_bytes
     return {
         "LISTEN_PORT": listen,
@@ -25,6 +30,11 @@ def template_variables(settings: Settings, listen: str, upstream: str, static_di
         "STATIC_DIR": str(static_dir),
         "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
         "MAX_UPLOAD_TEXT": f"{limit} bytes",
+        "ACCESS_LOG": access_log or str(settings.logs_dir / "nginx-access.log"),
+        "UPLOAD_RATE_PER_MINUTE": str(settings.upload_rate_per_minute),
+        "UPLOAD_BURST": str(settings.upload_burst),
+        "LOGIN_RATE_PER_MINUTE": str(settings.login_rate_per_minute),
+        "LOGIN_BURST": str(settings.login_burst),
     }
 
 
@@ -65,7 +75,6 @@ pid {run_dir}/nginx.pid;
 error_log {settings.logs_dir}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {settings.logs_dir}/nginx-access.log;
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;

@@ -42,6 +42,10 @@ DECLARED = [
     Setting("IMAGE_THREADS", "2", "Threads per process for Pillow, hashing and disk work."),
     Setting("DB_TIMEOUT_MS", "3000", "How long a database call may wait for the server."),
     Setting("LOG_LEVEL", "INFO", "Log level for app.log."),
+    Setting("UPLOAD_RATE_PER_MINUTE", "60", "Uploads per minute per client address (nginx)."),
+    Setting("UPLOAD_BURST", "30", "Uploads a client may send at once beyond that rate (nginx)."),
+    Setting("LOGIN_RATE_PER_MINUTE", "10", "Admin login attempts per minute per address (nginx)."),
+    Setting("LOGIN_BURST", "5", "Login attempts at once beyond that rate (nginx)."),
 ]
 
 
@@ -65,6 +69,10 @@ class Settings:
     image_threads: int
     db_timeout_ms: int
     log_level: str
+    upload_rate_per_minute: int
+    upload_burst: int
+    login_rate_per_minute: int
+    login_burst: int
 
     @property
     def max_body_bytes(self) -> int:
@@ -146,6 +154,10 @@ def load_settings(environ: dict | None = None) -> Settings:
         image_threads=_int(env, "IMAGE_THREADS", 1, 64),
         db_timeout_ms=_int(env, "DB_TIMEOUT_MS", 100, 120_000),
         log_level=level,
+        upload_rate_per_minute=_int(env, "UPLOAD_RATE_PER_MINUTE", 1, 6_000_000),
+        upload_burst=_int(env, "UPLOAD_BURST", 0, 100_000),
+        login_rate_per_minute=_int(env, "LOGIN_RATE_PER_MINUTE", 1, 6_000_000),
+        login_burst=_int(env, "LOGIN_BURST", 0, 100_000),
     )
 
 

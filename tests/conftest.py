@@ -10,6 +10,13 @@ from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
 
 ROOT = Path(__file__).resolve().parent.parent
+# nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
+UNLIMITED = {
+    "UPLOAD_RATE_PER_MINUTE": "600000",
+    "UPLOAD_BURST": "10000",
+    "LOGIN_RATE_PER_MINUTE": "600000",
+    "LOGIN_BURST": "10000",
+}
 
 
 def free_port() -> int:

@@ -64,3 +64,38 @@ def test_local_config_is_accepted_by_nginx(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def rendered(**env: str) -> str:
+    settings = load_settings({"VAR_DIR": "/srv/imagehost", **env})
+    variables = template_variables(settings, "8080", "app:8000", settings.var_dir / "static")
+    return render(TEMPLATE.read_text(), variables)
+
+
+def test_the_access_log_defaults_to_logs_dir_in_the_redacted_format():
+    assert "access_log /srv/imagehost/logs/nginx-access.log imagehost_redacted;" in rendered()
+
+
+def test_rate_limits_come_from_the_settings():
+    text = rendered(UPLOAD_RATE_PER_MINUTE="12", UPLOAD_BURST="3", LOGIN_BURST="0")
+    assert "zone=imagehost_upload:10m rate=12r/m;" in text
+    assert "zone=imagehost_login:10m rate=10r/m;" in text
+    assert "limit_req zone=imagehost_upload burst=3 nodelay;" in text
+    assert "limit_req zone=imagehost_login burst=0 nodelay;" in text
+    assert "(at most 12 a minute)" in text
+
+
+def test_zones_maps_and_log_format_are_at_http_level():
+    # The template is included inside http {} (conf.d in the container, nginx.conf locally).
+    text = rendered()
+    server = text.index("\nserver {")
+    for directive in ("limit_req_zone", "map ", "log_format"):
+        assert all(m.start() < server for m in re.finditer(directive, text)), directive
+
+
+def test_compose_passes_the_rate_limits_from_the_same_settings():
+    compose = (ROOT / "compose.yaml").read_text()
+    nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
+    for name in ("UPLOAD_RATE_PER_MINUTE", "UPLOAD_BURST", "LOGIN_RATE_PER_MINUTE", "LOGIN_BURST"):
+        default = getattr(load_settings({}), name.lower())
+        assert f"{name}: ${{{name}:-{default}}}" in nginx_service

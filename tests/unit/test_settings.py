@@ -28,6 +28,10 @@ def test_folders_can_be_set_one_by_one(tmp_path):
         ("STRIP_METADATA", "maybe", "STRIP_METADATA must be true or false"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("MONGODB_DB", "a/b", "MONGODB_DB"),
+        ("UPLOAD_RATE_PER_MINUTE", "0", "UPLOAD_RATE_PER_MINUTE must be between"),
+        ("UPLOAD_BURST", "-1", "UPLOAD_BURST must be between"),
+        ("LOGIN_RATE_PER_MINUTE", "ten", "LOGIN_RATE_PER_MINUTE must be a whole number"),
+        ("LOGIN_BURST", "100001", "LOGIN_BURST must be between"),
     ],
 )
 def test_bad_settings_stop_with_a_clear_message(name, value, words):
