@@ -97,7 +97,17 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
         raise ImageRejected(
             422, f"the image is too large to decode safely (limit {max_pixels:,} pixels)"
         ) from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+    except ValueError as exc:
+        if "Decompressed" in str(exc):  # Pillow's guard on zTXt, iTXt and iCCP chunks
+            raise ImageRejected(
+                422,
+                "the PNG file holds a compressed text or colour-profile chunk that unpacks to "
+                "too much data (a decompression bomb)",
+            ) from None
+        raise ImageRejected(
+            422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
+        ) from None
+    except (OSError, SyntaxError, EOFError, IndexError, TypeError) as exc:
         raise ImageRejected(
             422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
         ) from None
