@@ -8,8 +8,7 @@ from loguru import logger
 
 from .consistency import DEFAULT_GRACE, check_consistency, repair
 from .database import DatabaseUnavailable
-from .server import build_context, database_for, main
-from .settings import SettingsError, load_settings, prepare_folders
+from .server import build_context, database_for, main, settings_or_none
 
 USAGE = "usage: python -m imagehost [serve | check [--fix] [--grace SECONDS]]"
 
@@ -29,11 +28,8 @@ def check(argv: list[str]) -> int:
         f"in flight (default {DEFAULT_GRACE:g}; 0 when the app is stopped)",
     )
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-        prepare_folders(settings)
-    except SettingsError as exc:
-        print(f"imagehost check: bad setting: {exc}", file=sys.stderr)
+    settings = settings_or_none("imagehost check")
+    if settings is None:
         return 2
     logger.remove()  # the embedded database's start-up line is not this command's output
     try:

@@ -181,12 +181,20 @@ def database_for(settings: Settings) -> Iterator[Settings]:
         embedded.stop()
 
 
-def main() -> int:
+def settings_or_none(command: str) -> Settings | None:
+    """The validated settings with their folders made; None after saying what is wrong."""
     try:
         settings = load_settings()
         prepare_folders(settings)
     except SettingsError as exc:
-        print(f"imagehost: bad setting: {exc}", file=sys.stderr)
+        print(f"{command}: bad setting: {exc}", file=sys.stderr)
+        return None
+    return settings
+
+
+def main() -> int:
+    settings = settings_or_none("imagehost")
+    if settings is None:
         return 2
     setup_logging(settings.logs_dir, settings.log_level)
     try:
