@@ -12,6 +12,7 @@ from ..database import DatabaseUnavailable, ImageRecord
 from ..imagecheck import ImageRejected
 from ..multipart import MultipartError
 from ..storage import StorageFull
+from ..uploads import Upload
 
 OWNER_COOKIE = "owner"
 PAGE_CSP = (
@@ -84,6 +85,47 @@ class BaseHandler(RequestHandler):
             "path": f"/images/{record.name}",
             "thumbnail_url": self.absolute_url(f"/images/{record.thumbnail}"),
         }
+
+    def delete_url(self, upload: Upload) -> str:
+        return self.absolute_url(f"/delete/{upload.record.name}/{upload.delete_token}")
+
+    def image_json(self, record: ImageRecord) -> dict:
+        """What anyone may know of an image (the client's file name stays private)."""
+        links = self.image_links(record)
+        return {
+            "url": links["url"],
+            "path": links["path"],
+            "name": record.name,
+            "format": record.format,
+            "width": record.width,
+            "height": record.height,
+            "size": record.size,
+            "thumbnail_url": links["thumbnail_url"],
+            # Milliseconds: what MongoDB keeps, so the upload's answer and later reads agree.
+            "created_at": record.created_at.isoformat(timespec="milliseconds"),
+        }
+
+    def upload_json(self, upload: Upload) -> dict:
+        """The JSON answer to a new upload (/upload and the API): the image and how to delete it."""
+        return {
+            **self.image_json(upload.record),
+            "delete_url": self.delete_url(upload),
+            "delete_token": upload.delete_token,
+        }
+
+    # -- records, with the database's failures answered as 503 -------------------------
+    async def find_image(self, name: str) -> ImageRecord | None:
+        try:
+            return await self.ctx.repo.get(name)
+        except DatabaseUnavailable as exc:
+            self.fail(*http_error_for(exc))
+
+    async def delete_image(self, record: ImageRecord, by: str) -> None:
+        try:
+            await self.ctx.uploads.delete(record)
+        except DatabaseUnavailable as exc:
+            self.fail(*http_error_for(exc))
+        logger.info(f"image deleted ip={self.request.remote_ip} name={record.name} by={by}")
 
     def check_xsrf_cookie(self) -> None:
         # API clients (curl, ShareX) send no cookies and so carry no ambient authority;

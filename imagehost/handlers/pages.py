@@ -1,9 +1,7 @@
 """The main page, the delete-by-link page, and the health check."""
 
-from loguru import logger
-
 from ..database import DatabaseUnavailable
-from .base import BaseHandler, http_error_for
+from .base import BaseHandler
 
 
 class IndexHandler(BaseHandler):
@@ -18,10 +16,7 @@ class DeleteByTokenHandler(BaseHandler):
     """/delete/<name>/<token>: GET asks to confirm, POST (or DELETE from an API) deletes."""
 
     async def find(self, name: str, token: str):
-        try:
-            record = await self.ctx.repo.get(name)
-        except DatabaseUnavailable as exc:
-            self.fail(*http_error_for(exc))
+        record = await self.find_image(name)
         if record is None or not self.ctx.uploads.token_matches(record, token):
             self.fail(404, "no such image, or the delete link is wrong")
         return record
@@ -32,11 +27,7 @@ class DeleteByTokenHandler(BaseHandler):
 
     async def post(self, name: str, token: str) -> None:
         record = await self.find(name, token)
-        try:
-            await self.ctx.uploads.delete(record)
-        except DatabaseUnavailable as exc:
-            self.fail(*http_error_for(exc))
-        logger.info(f"image deleted ip={self.request.remote_ip} name={name} by=delete-link")
+        await self.delete_image(record, by="delete-link")
         if self.wants() == "json":
             self.finish({"deleted": name})
         elif self.wants() == "html":

@@ -1,4 +1,4 @@
-"""POST /upload: stream the body (bounded), parse, store, answer with the link."""
+"""Receiving an upload (streamed, bounded, strictly parsed) and POST /upload's negotiated answer."""
 
 from loguru import logger
 from tornado.web import stream_request_body
@@ -10,7 +10,13 @@ from .base import BaseHandler, http_error_for
 
 
 @stream_request_body
-class UploadHandler(BaseHandler):
+class UploadReceiver(BaseHandler):
+    """What /upload and the API's POST share: read the body within the limit, store its file.
+
+    Subclasses call `await self.receive()` in post() and answer the Upload their own way;
+    every refusal is raised as an HTTPError, rendered by write_error.
+    """
+
     def prepare(self) -> None:
         self._chunks: list[bytes] = []
         self._received = 0
@@ -38,10 +44,11 @@ class UploadHandler(BaseHandler):
             self._chunks.append(chunk)
 
     def check_xsrf_cookie(self) -> None:
-        # Deferred: with a streamed body the form's _xsrf field is only known in post().
+        # Deferred: with a streamed body the form's _xsrf field is only known in receive().
         pass
 
-    async def post(self) -> None:
+    async def receive(self) -> Upload:
+        """Parse the body, check XSRF (when cookies came), store the one file; log either way."""
         if self._too_large:
             self.refuse(413, self.too_large_message())
         body = b"".join(self._chunks)
@@ -65,31 +72,7 @@ class UploadHandler(BaseHandler):
             status, message = http_error_for(exc)
             self.refuse(status, message, size=len(part.data))
         self.log_result("accepted", len(part.data), upload.record.name)
-        self.respond(upload)
-
-    def respond(self, upload: Upload) -> None:
-        record = upload.record
-        links = self.image_links(record)
-        delete_url = self.absolute_url(f"/delete/{record.name}/{upload.delete_token}")
-        self.set_status(201)
-        self.set_header("Location", links["url"])
-        if self.wants() == "json":
-            self.finish({
-                "url": links["url"],
-                "path": links["path"],
-                "name": record.name,
-                "format": record.format,
-                "width": record.width,
-                "height": record.height,
-                "size": record.size,
-                "thumbnail_url": links["thumbnail_url"],
-                "delete_url": delete_url,
-            })  # fmt: skip
-        elif self.wants() == "html":
-            self.render("uploaded.html", record=record, links=links, delete_url=delete_url)
-        else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(links["url"] + "\n")
+        return upload
 
     def refuse(self, status: int, message: str, size: int | None = None) -> None:
         self.log_result("refused", size if size is not None else self._received, "-", message)
@@ -107,3 +90,23 @@ class UploadHandler(BaseHandler):
     def too_large_message(self) -> str:
         limit = self.ctx.settings.max_upload_bytes
         return f"the file is too large; the limit is {limit:,} bytes ({limit / 1048576:g} MiB)"
+
+
+class UploadHandler(UploadReceiver):
+    """POST /upload: JSON, an HTML page or the bare link, as the Accept header asks."""
+
+    async def post(self) -> None:
+        upload = await self.receive()
+        record = upload.record
+        links = self.image_links(record)
+        self.set_status(201)
+        self.set_header("Location", links["url"])
+        if self.wants() == "json":
+            self.finish(self.upload_json(upload))
+        elif self.wants() == "html":
+            self.render(
+                "uploaded.html", record=record, links=links, delete_url=self.delete_url(upload)
+            )
+        else:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(links["url"] + "\n")
