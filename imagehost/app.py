@@ -5,12 +5,16 @@ from pathlib import Path
 import tornado.web
 
 from .context import AppContext
+from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
 from .handlers.base import NotFoundHandler
+from .handlers.clients import ShareXUploaderHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler, IndexHandler
 from .handlers.upload import UploadHandler
+from .openapi import API_PREFIX
+from .storage import IMAGE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = r"([A-Za-z0-9_-]{16}\.(?:jpg|png|gif))"
+NAME = f"({IMAGE_NAME})"
 
 
 class ImageHostApp(tornado.web.Application):
@@ -24,6 +28,11 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/upload", UploadHandler, deps),
         (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
         (r"/healthz", HealthHandler, deps),
+        (r"/imagehost\.sxcu", ShareXUploaderHandler, deps),
+        (rf"{API_PREFIX}/images", ApiImagesHandler, deps),
+        (rf"{API_PREFIX}/images/{NAME}", ApiImageHandler, deps),
+        (r"/api/openapi\.json", OpenApiHandler, deps),
+        (r"/api/.*", ApiNotFoundHandler, deps),
     ]
     settings = dict(
         template_path=str(ROOT / "templates"),

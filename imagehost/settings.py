@@ -46,6 +46,7 @@ DECLARED = [
     Setting("UPLOAD_BURST", "30", "Uploads a client may send at once beyond that rate (nginx)."),
     Setting("LOGIN_RATE_PER_MINUTE", "10", "Admin login attempts per minute per address (nginx)."),
     Setting("LOGIN_BURST", "5", "Login attempts at once beyond that rate (nginx)."),
+    Setting("CORS_ORIGINS", "", "Origins that browsers may call /api/ from (or *); empty: none."),
 ]
 
 
@@ -73,6 +74,7 @@ class Settings:
     upload_burst: int
     login_rate_per_minute: int
     login_burst: int
+    cors_origins: tuple[str, ...]
 
     @property
     def max_body_bytes(self) -> int:
@@ -109,6 +111,29 @@ def _folder(env: dict, name: str, var_dir: Path, default_leaf: str) -> Path:
     raw = env[name].strip()
     path = Path(raw) if raw else var_dir / default_leaf
     return path.absolute()
+
+
+def _origins(env: dict, name: str) -> tuple[str, ...]:
+    """Exact origins (scheme://host[:port]) as browsers send them, or ("*",)."""
+    items = [item for item in env[name].replace(",", " ").split() if item]
+    if items == ["*"]:
+        return ("*",)
+    origins = []
+    for item in items:
+        parts = urlsplit(item)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path.strip("/")
+            or parts.query
+            or parts.fragment
+            or "@" in parts.netloc
+        ):
+            raise SettingsError(
+                f"{name} must list origins such as https://app.example.org (or be *), got {item!r}"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(origins)
 
 
 def load_settings(environ: dict | None = None) -> Settings:
@@ -158,6 +183,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         upload_burst=_int(env, "UPLOAD_BURST", 0, 100_000),
         login_rate_per_minute=_int(env, "LOGIN_RATE_PER_MINUTE", 1, 6_000_000),
         login_burst=_int(env, "LOGIN_BURST", 0, 100_000),
+        cors_origins=_origins(env, "CORS_ORIGINS"),
     )
 
 

@@ -1,5 +1,7 @@
 """The real app with the embedded database, served on a free port in the test's event loop."""
 
+from contextlib import asynccontextmanager
+
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
@@ -23,9 +25,11 @@ class Client:
             kwargs["body"] = b""
         return await self.http.fetch(self.base + path, method=method, **kwargs)
 
-    async def upload(self, body: bytes, content_type: str, accept: str = "*/*", headers=None):
+    async def upload(
+        self, body: bytes, content_type: str, accept: str = "*/*", headers=None, path="/upload"
+    ):
         all_headers = {"Content-Type": content_type, "Accept": accept, **(headers or {})}
-        return await self.request("POST", "/upload", body=body, headers=all_headers)
+        return await self.request("POST", path, body=body, headers=all_headers)
 
 
 @pytest.fixture
@@ -40,14 +44,23 @@ async def app(ctx):
     return make_app(ctx, ctx.settings.cookie_secret)
 
 
-@pytest.fixture
-async def client(app, ctx):
+@asynccontextmanager
+async def serving(app, settings):
+    """Serve `app` on a free port as server.py does; yields a Client for it."""
     sockets = bind_sockets(0, "127.0.0.1")
     port = sockets[0].getsockname()[1]
-    server = HTTPServer(app, xheaders=True, max_body_size=ctx.settings.max_body_bytes)
+    server = HTTPServer(app, xheaders=True, max_body_size=settings.max_body_bytes)
     server.add_sockets(sockets)
     http = Client(f"http://127.0.0.1:{port}")
-    yield http
-    http.http.close()
-    server.stop()
-    await server.close_all_connections()
+    try:
+        yield http
+    finally:
+        http.http.close()
+        server.stop()
+        await server.close_all_connections()
+
+
+@pytest.fixture
+async def client(app, ctx):
+    async with serving(app, ctx.settings) as http:
+        yield http

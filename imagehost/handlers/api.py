@@ -1,0 +1,116 @@
+"""The versioned JSON API under /api/: upload, read and delete images, and its OpenAPI document.
+
+Every answer here is JSON, errors included. Browsers on other origins may call it only from
+the origins CORS_ORIGINS lists (none by default); no credentials are ever allowed cross-origin.
+"""
+
+from ..openapi import API_PREFIX, DELETE_TOKEN_HEADER, openapi_document
+from .base import BaseHandler
+from .upload import UploadReceiver
+
+CORS_REQUEST_HEADERS = f"Accept, Content-Type, {DELETE_TOKEN_HEADER}"
+CORS_MAX_AGE_SECONDS = 600
+
+
+class ApiHandler(BaseHandler):
+    methods: tuple[str, ...] = ()
+
+    def initialize(self, ctx) -> None:
+        super().initialize(ctx)
+        self.set_cors_headers()
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # Called again by clear() before an error is written, so browsers can read errors
+        # too; the first call comes before initialize(), when there are no settings yet.
+        if hasattr(self, "ctx"):
+            self.set_cors_headers()
+
+    def wants(self) -> str:
+        return "json"
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        if status_code == 405:
+            self.set_header("Allow", self.allow_header())
+        super().write_error(status_code, **kwargs)
+
+    def allow_header(self) -> str:
+        return ", ".join((*self.methods, "OPTIONS"))
+
+    # -- CORS ------------------------------------------------------------------------------
+    def allowed_origin(self) -> str:
+        """The Access-Control-Allow-Origin value for this request; "" when not allowed."""
+        origin = self.request.headers.get("Origin", "")
+        allowed = self.ctx.settings.cors_origins
+        if not origin or not allowed:
+            return ""
+        if allowed == ("*",):
+            return "*"
+        return origin if origin.lower() in allowed else ""
+
+    def set_cors_headers(self) -> None:
+        self.set_header("Vary", "Origin")
+        origin = self.allowed_origin()
+        if origin:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", "Location")
+
+    def options(self, *args: str) -> None:
+        """A CORS preflight: allowed origins learn the methods and headers they may use."""
+        if "Origin" in self.request.headers:
+            if not self.allowed_origin():
+                self.fail(403, "cross-origin requests from this origin are not allowed")
+            self.set_header("Access-Control-Allow-Methods", ", ".join(self.methods))
+            self.set_header("Access-Control-Allow-Headers", CORS_REQUEST_HEADERS)
+            self.set_header("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS))
+        self.set_header("Allow", self.allow_header())
+        self.set_status(204)
+        self.finish()
+
+
+class ApiImagesHandler(ApiHandler, UploadReceiver):
+    """POST /api/v1/images: the same streamed, checked upload as /upload; always JSON."""
+
+    methods = ("POST",)
+
+    async def post(self) -> None:
+        upload = await self.receive()
+        self.set_status(201)
+        self.set_header("Location", self.absolute_url(f"{API_PREFIX}/images/{upload.record.name}"))
+        self.finish(self.upload_json(upload))
+
+
+class ApiImageHandler(ApiHandler):
+    """GET /api/v1/images/<name> (metadata); DELETE with the token in X-Delete-Token."""
+
+    methods = ("GET", "DELETE")
+
+    async def get(self, name: str) -> None:
+        record = await self.find_image(name)
+        if record is None:
+            self.fail(404, "no such image")
+        self.finish(self.image_json(record))
+
+    async def delete(self, name: str) -> None:
+        token = self.request.headers.get(DELETE_TOKEN_HEADER, "").strip()
+        if not token:
+            self.fail(400, f"send the image's delete token in the {DELETE_TOKEN_HEADER} header")
+        record = await self.find_image(name)
+        if record is None:
+            self.fail(404, "no such image")
+        if not self.ctx.uploads.token_matches(record, token):
+            self.fail(403, "the delete token does not match this image")
+        await self.delete_image(record, by="api")
+        self.finish({"deleted": name})
+
+
+class OpenApiHandler(ApiHandler):
+    methods = ("GET",)
+
+    def get(self) -> None:
+        self.finish(openapi_document(self.absolute_url(""), self.ctx.settings.max_upload_bytes))
+
+
+class ApiNotFoundHandler(ApiHandler):
+    def prepare(self) -> None:
+        self.fail(404, "no such API endpoint; see /api/openapi.json")

@@ -1,0 +1,208 @@
+"""The JSON API's OpenAPI 3.1 document, built for the base URL and upload limit it is served with.
+
+The test suite checks it against the real answers (schemathesis), so it stays the API's contract.
+"""
+
+from .storage import IMAGE_NAME
+
+API_PREFIX = "/api/v1"
+DELETE_TOKEN_HEADER = "X-Delete-Token"
+
+
+def _json(schema_name: str, description: str) -> dict:
+    schema = {"$ref": f"#/components/schemas/{schema_name}"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json("Error", description)
+
+
+_UNAVAILABLE = _error("The database is unavailable; nothing was changed. Try again shortly.")
+_NAME_PARAMETER = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "The image's name, as in its URL: 16 characters and an extension.",
+    "schema": {"type": "string", "pattern": f"^{IMAGE_NAME}$"},
+}
+
+_SCHEMAS = {
+    "Image": {
+        "type": "object",
+        "required": [
+            "url", "path", "name", "format", "width", "height", "size", "thumbnail_url",
+            "created_at",
+        ],
+        "properties": {
+            "url": {"type": "string", "format": "uri", "description": "Direct link to the image."},
+            "path": {"type": "string", "pattern": f"^/images/{IMAGE_NAME}$"},
+            "name": {"type": "string", "pattern": f"^{IMAGE_NAME}$"},
+            "format": {"type": "string", "enum": ["jpeg", "png", "gif"]},
+            "width": {"type": "integer", "minimum": 1},
+            "height": {"type": "integer", "minimum": 1},
+            "size": {"type": "integer", "minimum": 1, "description": "Bytes stored."},
+            "thumbnail_url": {"type": "string", "format": "uri"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "UploadedImage": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Image"},
+            {
+                "type": "object",
+                "required": ["delete_url", "delete_token"],
+                "properties": {
+                    "delete_url": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": "A page that deletes the image (GET asks, POST deletes).",
+                    },
+                    "delete_token": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+                        "description": f"Send it in {DELETE_TOKEN_HEADER} to delete the image.",
+                    },
+                },
+            },
+        ]
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted"],
+        "properties": {"deleted": {"type": "string", "pattern": f"^{IMAGE_NAME}$"}},
+        "additionalProperties": False,
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "What went wrong, for people."}},
+        "additionalProperties": False,
+    },
+}  # fmt: skip
+
+
+def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
+    """The document for a server at `base_url` that accepts files up to `max_upload_bytes`."""
+    limit = f"{max_upload_bytes:,} bytes"
+    upload = {
+        "operationId": "uploadImage",
+        "summary": "Upload one image",
+        "description": (
+            "Multipart form data with one file part named `file`: a JPEG, PNG or GIF of at most "
+            f"{limit}. The file is checked completely before it is stored; metadata is stripped "
+            "when the server is set to. Requests that carry cookies must also carry the XSRF "
+            "token (X-XSRFToken), as a browser form does."
+        ),
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "minLength": 1,
+                            }
+                        },
+                    },
+                    "encoding": {"file": {"contentType": "image/jpeg, image/png, image/gif"}},
+                }
+            },
+        },
+        "responses": {
+            "201": {
+                **_json("UploadedImage", "Stored. Keep `delete_token` (or `delete_url`)."),
+                "headers": {
+                    "Location": {
+                        "description": "This image's URL in the API.",
+                        "schema": {"type": "string", "format": "uri"},
+                    }
+                },
+                "links": {
+                    "GetImage": {
+                        "operationId": "getImage",
+                        "parameters": {"name": "$response.body#/name"},
+                    },
+                    "DeleteImage": {
+                        "operationId": "deleteImage",
+                        "parameters": {
+                            "name": "$response.body#/name",
+                            f"header.{DELETE_TOKEN_HEADER}": "$response.body#/delete_token",
+                        },
+                    },
+                },
+            },
+            "400": _error("The body is not multipart form data with exactly one file in `file`."),
+            "403": _error("The request carried cookies but no valid XSRF token."),
+            "413": _error(f"The file (or the whole body) is larger than {limit}."),
+            "415": _error("Not multipart form data, or the file is not a JPEG, PNG or GIF."),
+            "422": _error("The file is damaged, or its pixel count is over the server's limit."),
+            "503": _UNAVAILABLE,
+            "507": _error("The server's image storage is full; nothing was stored."),
+        },
+    }
+    image_path = {
+        "parameters": [_NAME_PARAMETER],
+        "get": {
+            "operationId": "getImage",
+            "summary": "What is known about an image",
+            "responses": {
+                "200": _json("Image", "The image's links, format, size and date."),
+                "404": _error("There is no image of that name."),
+                "503": _UNAVAILABLE,
+            },
+        },
+        "delete": {
+            "operationId": "deleteImage",
+            "summary": "Delete an image with its delete token",
+            "parameters": [
+                {
+                    "name": DELETE_TOKEN_HEADER,
+                    "in": "header",
+                    "required": True,
+                    "description": "The `delete_token` given when the image was uploaded.",
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"},
+                }
+            ],
+            "responses": {
+                "200": _json("Deleted", "The image, its thumbnail and its record are gone."),
+                "400": _error(f"The {DELETE_TOKEN_HEADER} header is missing or empty."),
+                "403": _error("The token does not match this image (or XSRF failed)."),
+                "404": _error("There is no image of that name."),
+                "503": _UNAVAILABLE,
+            },
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "imagehost API",
+            "version": "1",
+            "description": (
+                "Upload, read and delete images. Every answer is JSON; errors are "
+                '`{"error": "..."}` with the status that fits.'
+            ),
+        },
+        "servers": [{"url": base_url or "/"}],
+        "paths": {
+            f"{API_PREFIX}/images": {"post": upload},
+            f"{API_PREFIX}/images/{{name}}": image_path,
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApiDocument",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }

@@ -1,0 +1,49 @@
+"""The API with its database down: 503 in JSON, and nothing left behind."""
+
+import json
+import os
+
+import pytest
+
+from imagehost.server import build_context
+from tests import images
+from tests.conftest import free_port
+from tests.images import multipart
+
+IMAGES = "/api/v1/images"
+
+
+@pytest.fixture
+def settings(settings):
+    # Nothing listens on a fresh free port: every database call fails after the timeout.
+    return settings.replace(mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/", db_timeout_ms=300)
+
+
+@pytest.fixture
+async def ctx(settings):
+    async with build_context(settings) as context:
+        yield context
+
+
+def assert_503_json(response) -> None:
+    assert response.code == 503
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "database is unavailable" in json.loads(response.body)["error"]
+
+
+async def test_upload_is_503_and_stores_nothing(client, ctx):
+    body, ctype = multipart([("file", "a.png", images.png())])
+    response = await client.upload(body, ctype, path=IMAGES)
+    assert_503_json(response)
+    assert os.listdir(ctx.settings.images_dir) == []
+
+
+async def test_metadata_is_503(client):
+    assert_503_json(await client.request("GET", f"{IMAGES}/AAAAAAAAAAAAAAAA.png"))
+
+
+async def test_delete_is_503(client):
+    response = await client.request(
+        "DELETE", f"{IMAGES}/AAAAAAAAAAAAAAAA.png", headers={"X-Delete-Token": "abc"}
+    )
+    assert_503_json(response)
