@@ -8,8 +8,8 @@ import pytest
 from imagehost.uploads import hash_token
 from tests import images
 from tests.images import multipart
+from tests.web.refusals import BAD_FILES, BAD_SHAPES, LIMIT
 
-LIMIT = 5 * 1024 * 1024
 IMAGES = "/api/v1/images"
 
 
@@ -52,17 +52,7 @@ async def test_upload_answers_json_whatever_the_client_accepts(client, ctx):
 
 
 @pytest.mark.parametrize("accept", ["*/*", "text/html", "application/json"])
-@pytest.mark.parametrize(
-    ("data", "status", "words"),
-    [
-        (images.padded_png(LIMIT + 1), 413, "limit"),
-        (b"just some text", 415, "JPEG, PNG or GIF"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", 415, "JPEG, PNG or GIF"),
-        (b"", 400, "empty"),
-        (images.png((300, 300))[:500], 422, "damaged"),
-    ],
-    ids=["too-big", "text", "svg", "empty", "truncated"],
-)
+@BAD_FILES
 async def test_refusals_are_json_and_leave_nothing(client, ctx, data, status, words, accept):
     response = await api_upload(client, data, accept=accept)
     assert response.code == status
@@ -71,14 +61,7 @@ async def test_refusals_are_json_and_leave_nothing(client, ctx, data, status, wo
     assert await ctx.repo.count() == 0
 
 
-@pytest.mark.parametrize(
-    ("parts", "status", "words"),
-    [
-        ([("title", None, b"x")], 400, "no file"),
-        ([("file", "a.png", images.png()), ("file", "b.png", images.png())], 400, "one file"),
-        ([("image", "a.png", images.png())], 400, "part named 'file'"),
-    ],
-)
+@BAD_SHAPES
 async def test_wrong_shapes_are_json_errors(client, ctx, parts, status, words):
     body, ctype = multipart(parts)
     response = await client.upload(body, ctype, path=IMAGES)

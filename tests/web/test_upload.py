@@ -1,13 +1,10 @@
 import json
 import os
 
-import pytest
-
 from imagehost.uploads import hash_token
 from tests import images
 from tests.images import multipart
-
-LIMIT = 5 * 1024 * 1024
+from tests.web.refusals import BAD_FILES, BAD_SHAPES, LIMIT
 
 
 def files_in(ctx) -> list[str]:
@@ -80,17 +77,7 @@ async def test_exactly_five_mib_is_accepted(client):
     assert response.code == 201, response.body
 
 
-@pytest.mark.parametrize(
-    ("data", "status", "words"),
-    [
-        (images.padded_png(LIMIT + 1), 413, "limit"),
-        (b"just some text", 415, "JPEG, PNG or GIF"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", 415, "JPEG, PNG or GIF"),
-        (b"", 400, "empty"),
-        (images.png((300, 300))[:500], 422, "damaged"),
-    ],
-    ids=["too-big", "text", "svg", "empty", "truncated"],
-)
+@BAD_FILES
 async def test_refused_uploads_leave_nothing(client, ctx, data, status, words):
     response = await upload(client, data, accept="application/json")
     assert response.code == status
@@ -106,14 +93,7 @@ async def test_body_over_the_limit_is_refused_before_it_is_read(client, ctx):
     assert "limit" in response.body.decode()
 
 
-@pytest.mark.parametrize(
-    ("parts", "status", "words"),
-    [
-        ([("title", None, b"x")], 400, "no file"),
-        ([("file", "a.png", images.png()), ("file", "b.png", images.png())], 400, "one file"),
-        ([("image", "a.png", images.png())], 400, "part named 'file'"),
-    ],
-)
+@BAD_SHAPES
 async def test_wrong_shapes_of_request(client, ctx, parts, status, words):
     body, ctype = multipart(parts)
     response = await client.upload(body, ctype)
