@@ -32,11 +32,33 @@ def test_folders_can_be_set_one_by_one(tmp_path):
         ("UPLOAD_BURST", "-1", "UPLOAD_BURST must be between"),
         ("LOGIN_RATE_PER_MINUTE", "ten", "LOGIN_RATE_PER_MINUTE must be a whole number"),
         ("LOGIN_BURST", "100001", "LOGIN_BURST must be between"),
+        ("CORS_ORIGINS", "app.example.org", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "https://app.example.org/path", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "ftp://app.example.org", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "* https://app.example.org", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "https://user@app.example.org", "CORS_ORIGINS must list origins"),
     ],
 )
 def test_bad_settings_stop_with_a_clear_message(name, value, words):
     with pytest.raises(SettingsError, match=words):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        ("", ()),
+        ("  ", ()),
+        ("*", ("*",)),
+        ("https://App.Example.org", ("https://app.example.org",)),
+        (
+            "https://app.example.org, http://localhost:3000/",
+            ("https://app.example.org", "http://localhost:3000"),
+        ),
+    ],
+)
+def test_cors_origins_are_read_as_browsers_send_them(value, origins):
+    assert load_settings({"CORS_ORIGINS": value}).cors_origins == origins
 
 
 def test_every_setting_is_documented_in_the_readme():
