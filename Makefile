@@ -1,6 +1,6 @@
 # The two commands: `make run` (the local stack) and `make test` (every test layer).
 # Both set up what they need: a .venv with Python >= 3.12, the pinned requirements, nginx
-# (and Chromium for the browser tests) from Debian when missing.
+# (and Chromium for the browser tests, curl for the client tests) from Debian when missing.
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -43,7 +43,7 @@ system-deps:
 	@scripts/system-deps.sh nginx
 
 system-deps-test:
-	@scripts/system-deps.sh nginx chromium
+	@scripts/system-deps.sh nginx chromium curl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
