@@ -7,6 +7,8 @@ from .storage import IMAGE_NAME
 
 API_PREFIX = "/api/v1"
 DELETE_TOKEN_HEADER = "X-Delete-Token"
+# Delete tokens are URL-safe base64 (secrets.token_urlsafe); the bound only rejects nonsense.
+TOKEN_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
 
 def _json(schema_name: str, description: str) -> dict:
@@ -60,7 +62,7 @@ _SCHEMAS = {
                     },
                     "delete_token": {
                         "type": "string",
-                        "pattern": "^[A-Za-z0-9_-]{1,128}$",
+                        "pattern": TOKEN_PATTERN,
                         "description": f"Send it in {DELETE_TOKEN_HEADER} to delete the image.",
                     },
                 },
@@ -165,7 +167,7 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                     "in": "header",
                     "required": True,
                     "description": "The `delete_token` given when the image was uploaded.",
-                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"},
+                    "schema": {"type": "string", "pattern": TOKEN_PATTERN},
                 }
             ],
             "responses": {
