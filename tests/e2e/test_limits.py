@@ -8,6 +8,7 @@ from imagehost.devstack import LocalStack
 from tests import images
 from tests.conftest import free_port
 from tests.e2e.conftest import Http, stack_env
+from tests.images import multipart
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +45,22 @@ def test_uploads_beyond_the_burst_get_429_and_leave_nothing(limited):
     assert status == 429 and headers["Content-Type"] == "application/json"
     assert "too many uploads" in json.loads(body)["error"]
     assert sorted(p.name for p in stack.settings.images_dir.iterdir()) == files
+
+
+def test_api_uploads_share_the_budget_and_get_json_429(limited):
+    stack, site = limited
+    body, ctype = multipart([("file", "a.png", images.png())])
+    headers = {"Content-Type": ctype, "Accept": "*/*"}
+    before = len(list(stack.settings.images_dir.iterdir()))
+    # The budget is 1 a minute plus a burst of 2, whatever the tests before used of it.
+    answers = [site.request("POST", "/api/v1/images", body, headers) for _ in range(4)]
+    status, headers, payload = answers[-1]
+    assert status == 429
+    assert headers["Content-Type"] == "application/json"
+    assert "too many uploads" in json.loads(payload)["error"]
+    created = sum(1 for status, _, _ in answers if status == 201)
+    # An image and its thumbnail per upload let through; nothing for those refused.
+    assert len(list(stack.settings.images_dir.iterdir())) == before + 2 * created
 
 
 def test_only_posts_count(limited):
