@@ -117,20 +117,31 @@ class ImageRepository:
         if owner is not None:
             query["owner"] = owner
         if before is not None:
-            created, name = before
-            query["$or"] = [
-                {"created_at": {"$lt": created}},
-                {"created_at": created, "name": {"$lt": name}},
-            ]
+            # `$lte` plus the exact test below, not the textbook `$or` of `$lt` and a tie-break:
+            # nx-27017 (the embedded server) compares dates to the whole second, so it also
+            # returns rows of the cursor's own second that are newer than the cursor. Its sort
+            # is exact, so those come first and are passed over; on MongoDB only the cursor's
+            # exact ties are.
+            query["created_at"] = {"$lte": before[0]}
+        records: list[ImageRecord] = []
         try:
             cursor = (
                 self.collection.find(query)
                 .sort([("created_at", DESCENDING), ("name", DESCENDING)])
-                .limit(limit)
+                .batch_size(limit + 8)
             )
-            return [ImageRecord.from_document(doc) async for doc in cursor]
+            try:
+                async for doc in cursor:
+                    record = ImageRecord.from_document(doc)
+                    if before is None or (record.created_at, record.name) < before:
+                        records.append(record)
+                        if len(records) == limit:
+                            break
+            finally:
+                await cursor.close()
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+        return records
 
     async def count(self) -> int:
         try:
