@@ -8,7 +8,8 @@ from .context import AppContext
 from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
 from .handlers.base import NotFoundHandler
 from .handlers.clients import ShareXUploaderHandler
-from .handlers.pages import DeleteByTokenHandler, HealthHandler, IndexHandler
+from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
+from .handlers.pages import DeleteByTokenHandler, HealthHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
 from .storage import IMAGE_NAME
@@ -24,7 +25,9 @@ class ImageHostApp(tornado.web.Application):
 def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
     deps = {"ctx": ctx}
     routes = [
-        (r"/", IndexHandler, deps),
+        (r"/", GalleryHandler, deps),
+        (r"/gallery", GalleryHandler, deps),
+        (rf"/gallery/{NAME}", OwnerDeleteHandler, deps),
         (r"/upload", UploadHandler, deps),
         (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
         (r"/healthz", HealthHandler, deps),

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from loguru import logger
 from tornado.web import HTTPError, RequestHandler
 
+from ..cards import Card, card_for
 from ..context import AppContext
 from ..database import DatabaseUnavailable, ImageRecord
 from ..imagecheck import ImageRejected
@@ -49,7 +50,12 @@ class BaseHandler(RequestHandler):
 
     # -- who is asking, and what they want back ------------------------------------------
     def wants(self) -> str:
-        """'json', 'html' or 'text', from the Accept header (curl's */* gets text)."""
+        """'json', 'html' or 'text', from the Accept header (curl's */* gets text).
+
+        htmx sends no Accept header of its own, but always wants HTML.
+        """
+        if self.is_htmx:
+            return "html"
         accept = self.request.headers.get("Accept", "").lower()
         if "application/json" in accept:
             return "json"
@@ -60,6 +66,14 @@ class BaseHandler(RequestHandler):
     @property
     def is_htmx(self) -> bool:
         return self.request.headers.get("HX-Request") == "true"
+
+    def render_html(self, page: str, fragment: str, **kwargs) -> None:
+        """The fragment alone for htmx, the whole page otherwise: the one place that picks.
+
+        Both get the same arguments, so a fragment never skips a check the page makes.
+        """
+        self.add_header("Vary", "HX-Request")
+        self.render(fragment if self.is_htmx else page, **kwargs)
 
     def owner_id(self, create: bool = False) -> str:
         """The anonymous owner id from the signed cookie; a new one when `create`."""
@@ -127,6 +141,10 @@ class BaseHandler(RequestHandler):
             self.fail(*http_error_for(exc))
         logger.info(f"image deleted ip={self.request.remote_ip} name={record.name} by={by}")
 
+    def card(self, record: ImageRecord) -> Card:
+        # The thumbnail stays a same-origin path: the page's CSP allows img-src 'self' only.
+        return card_for(record, self.image_links(record)["url"], f"/images/{record.thumbnail}")
+
     def check_xsrf_cookie(self) -> None:
         # API clients (curl, ShareX) send no cookies and so carry no ambient authority;
         # a browser always has our cookies, and then the token is required.
@@ -151,7 +169,7 @@ class BaseHandler(RequestHandler):
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"error": message}))
         elif self.wants() == "html":
-            self.finish(self.render_string("error.html", status=status_code, message=message))
+            self.render_html("error.html", "_error.html", status=status_code, message=message)
         else:
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(f"error: {message}\n")

@@ -1,15 +1,7 @@
-"""The main page, the delete-by-link page, and the health check."""
+"""The delete-by-link page and the health check."""
 
 from ..database import DatabaseUnavailable
 from .base import BaseHandler
-
-
-class IndexHandler(BaseHandler):
-    def get(self) -> None:
-        self.owner_id(create=True)
-        self.render("index.html", max_bytes=self.ctx.settings.max_upload_bytes)
-
-    head = get
 
 
 class DeleteByTokenHandler(BaseHandler):

@@ -104,9 +104,11 @@ class UploadHandler(UploadReceiver):
         if self.wants() == "json":
             self.finish(self.upload_json(upload))
         elif self.wants() == "html":
-            self.render(
-                "uploaded.html", record=record, links=links, delete_url=self.delete_url(upload)
-            )
+            self.render_html(
+                "uploaded.html", "_card.html",
+                record=record, links=links, delete_url=self.delete_url(upload),
+                card=self.card(record),
+            )  # fmt: skip
         else:
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.finish(links["url"] + "\n")

@@ -9,6 +9,41 @@ from tornado.netutil import bind_sockets
 
 from imagehost.app import make_app
 from imagehost.server import build_context
+from tests.images import multipart
+
+
+class Visitor:
+    """A browser as the server sees it: the cookies it got from GET / and its XSRF token."""
+
+    def __init__(self, client: "Client", cookies: dict[str, str], xsrf: str) -> None:
+        self.client = client
+        self.cookies = cookies
+        self.xsrf = xsrf
+
+    @property
+    def owner_cookie(self) -> str:
+        return self.cookies["owner"]
+
+    def headers(self, htmx: bool = False, xsrf: bool = True, **extra: str) -> dict:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), **extra}
+        if xsrf:
+            headers["X-XSRFToken"] = self.xsrf
+        if htmx:
+            headers["HX-Request"] = "true"
+        return headers
+
+    async def get(self, path: str, htmx: bool = False):
+        return await self.client.request("GET", path, headers=self.headers(htmx))
+
+    async def upload(self, data: bytes, filename: str = "cat.png", htmx: bool = True):
+        body, ctype = multipart([("file", filename, data)])
+        return await self.client.upload(body, ctype, headers=self.headers(htmx))
+
+    async def submit_form(self, data: bytes, filename: str = "cat.png"):
+        """The plain form, without JavaScript: the token in the _xsrf field, HTML wanted."""
+        body, ctype = multipart([("_xsrf", None, self.xsrf.encode()), ("file", filename, data)])
+        headers = self.headers(xsrf=False)
+        return await self.client.upload(body, ctype, accept="text/html", headers=headers)
 
 
 class Client:
@@ -30,6 +65,13 @@ class Client:
     ):
         all_headers = {"Content-Type": content_type, "Accept": accept, **(headers or {})}
         return await self.request("POST", path, body=body, headers=all_headers)
+
+    async def visit(self) -> Visitor:
+        """A new visitor: open the page, keep its cookies and the form's XSRF token."""
+        page = await self.request("GET", "/")
+        cookies = dict(c.split(";")[0].split("=", 1) for c in page.headers.get_list("Set-Cookie"))
+        xsrf = page.body.decode().split('name="_xsrf" value="')[1].split('"')[0]
+        return Visitor(self, cookies, xsrf)
 
 
 @pytest.fixture

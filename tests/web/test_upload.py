@@ -116,11 +116,8 @@ async def test_browser_without_xsrf_token_is_refused(client, ctx):
 
 
 async def test_browser_form_with_xsrf_token_is_accepted(client):
-    page = await client.request("GET", "/")
-    cookies = "; ".join(c.split(";")[0] for c in page.headers.get_list("Set-Cookie"))
-    token = page.body.decode().split('name="_xsrf" value="')[1].split('"')[0]
-    body, ctype = multipart([("_xsrf", None, token.encode()), ("file", "a.png", images.png())])
-    response = await client.upload(body, ctype, accept="text/html", headers={"Cookie": cookies})
+    visitor = await client.visit()
+    response = await visitor.submit_form(images.png())
     assert response.code == 201
 
 

@@ -1,0 +1,84 @@
+"""What a gallery card shows: the title, human sizes, and the link and embed snippets.
+
+Pure text; the template escapes everything it prints, so nothing here is HTML-escaped.
+"""
+
+import re
+from dataclasses import dataclass
+
+from .database import ImageRecord
+
+THUMB_SIDE = 320  # thumbnail.make_thumbnail's default long side
+_MARKDOWN_ALT_UNSAFE = re.compile(r"[\[\]\\\r\n]")
+_BBCODE_UNSAFE = re.compile(r"[\[\]]")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    key: str  # "link", "markdown", "bbcode", "html": part of the field's id
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Card:
+    record: ImageRecord
+    url: str
+    thumbnail_url: str
+    title: str
+    facts: str
+    thumb_width: int
+    thumb_height: int
+    snippets: list[Snippet]
+
+    @property
+    def stem(self) -> str:
+        return self.record.name.split(".", 1)[0]
+
+
+def human_size(size: int) -> str:
+    """1023 B, 1.5 KiB, 4.8 MiB: binary units, as the upload limit is written."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def thumb_box(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, int]:
+    """The thumbnail's size (fit in `side`, never upscaled), for the <img> size hints."""
+    scale = min(1.0, side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def embed_snippets(url: str, title: str) -> list[Snippet]:
+    """The direct link, then Markdown, BBCode and HTML that embed the image."""
+    return [
+        Snippet("link", "Direct link", url),
+        Snippet("markdown", "Markdown", f"![{_MARKDOWN_ALT_UNSAFE.sub('', title)}]({url})"),
+        Snippet("bbcode", "BBCode", f"[img]{_BBCODE_UNSAFE.sub('', url)}[/img]"),
+        Snippet("html", "HTML", f'<img src="{_attribute(url)}" alt="{_attribute(title)}">'),
+    ]
+
+
+def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
+    title = record.original_name or record.name
+    width, height = thumb_box(record.width, record.height)
+    facts = f"{record.format.upper()} · {record.width}×{record.height} · {human_size(record.size)}"
+    return Card(
+        record=record,
+        url=url,
+        thumbnail_url=thumbnail_url,
+        title=title,
+        facts=facts,
+        thumb_width=width,
+        thumb_height=height,
+        snippets=embed_snippets(url, title),
+    )

@@ -1,0 +1,49 @@
+from imagehost.cards import card_for, embed_snippets, human_size, thumb_box
+from imagehost.database import ImageRecord
+
+
+def record(**changes) -> ImageRecord:
+    values = dict(
+        name="AAAAAAAAAAAAAAAA.png", original_name="cat.png", format="png", width=1200,
+        height=800, size=1536, sha256="0" * 64, delete_token_hash="-",
+        thumbnail="AAAAAAAAAAAAAAAA.thumb.jpg",
+    )  # fmt: skip
+    return ImageRecord(**{**values, **changes})
+
+
+def test_human_sizes_use_binary_units():
+    assert [human_size(n) for n in (0, 1023, 1024, 1536, 5 * 1024 * 1024, 3 * 1024**3)] == [
+        "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "5.0 MiB", "3.0 GiB",
+    ]  # fmt: skip
+
+
+def test_thumb_box_fits_the_long_side_and_never_upscales():
+    assert thumb_box(1200, 800) == (320, 213)
+    assert thumb_box(800, 1200) == (213, 320)
+    assert thumb_box(100, 50) == (100, 50)
+    assert thumb_box(10_000, 1) == (320, 1)
+
+
+def test_snippets_embed_the_direct_link():
+    url = "https://img.example.org/images/AAAAAAAAAAAAAAAA.png"
+    snippets = {s.key: s.text for s in embed_snippets(url, "cat.png")}
+    assert snippets == {
+        "link": url,
+        "markdown": f"![cat.png]({url})",
+        "bbcode": f"[img]{url}[/img]",
+        "html": f'<img src="{url}" alt="cat.png">',
+    }
+
+
+def test_snippets_cannot_be_broken_out_of_by_the_name():
+    url = "https://x/images/AAAAAAAAAAAAAAAA.png"
+    snippets = {s.key: s.text for s in embed_snippets(url, 'a](evil) "b" <i>&[/img]')}
+    assert snippets["markdown"] == f'![a(evil) "b" <i>&/img]({url})'
+    assert snippets["html"] == f'<img src="{url}" alt="a](evil) &quot;b&quot; &lt;i>&amp;[/img]">'
+
+
+def test_card_falls_back_to_the_stored_name_and_states_the_facts():
+    card = card_for(record(original_name=""), "u", "/images/t")
+    assert card.title == "AAAAAAAAAAAAAAAA.png" and card.stem == "AAAAAAAAAAAAAAAA"
+    assert card.facts == "PNG · 1200×800 · 1.5 KiB"
+    assert (card.thumb_width, card.thumb_height) == (320, 213)

@@ -1,0 +1,35 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from imagehost.database import ImageRecord
+from imagehost.gallery import BadCursor, decode_cursor, encode_cursor
+
+
+def at(created: datetime) -> ImageRecord:
+    return ImageRecord(
+        name="Ab_-0123456789xy.gif", original_name="", format="gif", width=1, height=1,
+        size=1, sha256="", delete_token_hash="", created_at=created,
+    )  # fmt: skip
+
+
+def test_cursor_round_trips_at_millisecond_precision():
+    created = datetime(2026, 11, 25, 10, 42, 33, 123000, tzinfo=UTC)
+    text = encode_cursor(at(created))
+    assert text == "1795603353123.Ab_-0123456789xy.gif"
+    assert decode_cursor(text) == (created, "Ab_-0123456789xy.gif")
+
+
+def test_cursor_keeps_only_milliseconds_as_bson_does():
+    created = datetime(2026, 11, 25, 10, 42, 33, 123999, tzinfo=UTC)
+    assert decode_cursor(encode_cursor(at(created)))[0] == created.replace(microsecond=123000)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "12", "12.short.png", "-5.Ab_-0123456789xy.gif", "1.Ab_-0123456789xy.svg",
+     "1.Ab_-0123456789xy.gif\n", "1" * 16 + ".Ab_-0123456789xy.gif", "1.../etc/passwd.png"],
+)  # fmt: skip
+def test_anything_else_is_a_bad_cursor(text):
+    with pytest.raises(BadCursor):
+        decode_cursor(text)
