@@ -1,4 +1,5 @@
-"""Fixtures every layer shares: a settings object on a temp folder, the embedded database."""
+"""Fixtures the layers share: settings on a temp folder, the embedded database, and the whole
+stack behind nginx (for the e2e and browser layers)."""
 
 import socket
 import uuid
@@ -6,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from imagehost.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
+from tests.stack import Http
 
 ROOT = Path(__file__).resolve().parent.parent
 # nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
@@ -45,3 +48,17 @@ def settings(tmp_path, mongo_uri):
     value = load_settings(env)
     prepare_folders(value)
     return value
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """The whole local stack, as `make run` starts it: app (+ embedded database) behind nginx."""
+    var = tmp_path_factory.mktemp("stack")
+    env = {"VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "e2e-" + "s" * 40}
+    with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def site(stack):
+    return Http(stack.http_port)

@@ -1,0 +1,220 @@
+/* Uploads from the page: choose, drop or paste images. Every file is its own htmx request
+   (PARALLEL at a time, the rest wait) with its own progress bar and status; the server's
+   card fragment goes to the top of the gallery, and a refused file shows why next to it. */
+(function () {
+  "use strict";
+
+  const PARALLEL = 3;
+  const TYPES = { "image/jpeg": "jpg", "image/png": "png", "image/gif": "gif" };
+  const EXTENSION = /\.(jpe?g|png|gif)$/i;
+  // Chromium and Firefox call every pasted bitmap "image.png": that is no name at all.
+  const GENERIC_PASTE_NAME = /^image\.(png|jpe?g|gif)$/i;
+  const DONE_ITEM_LINGER_MS = 4000;
+
+  const form = document.getElementById("upload-form");
+  const input = document.getElementById("file");
+  const list = document.getElementById("uploads");
+  const gallery = document.getElementById("gallery");
+  if (!form || !input || !list || !gallery || !window.htmx || !window.imagehost) return;
+
+  const maxBytes = Number(form.dataset.maxBytes);
+  const queue = [];
+  let running = 0;
+  let counter = 0;
+
+  document.documentElement.classList.add("js");
+  input.multiple = true;
+  input.required = false;
+
+  function mib(bytes) {
+    return (bytes / 1048576).toFixed(bytes < 1048576 ? 2 : 1).replace(/\.?0+$/, "") + " MiB";
+  }
+
+  function bytes(n) {
+    return n.toLocaleString("en-US") + " bytes";
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  /* pasted-2026-11-25-104233.png, in the visitor's local time. */
+  function pastedName(type, now) {
+    const date = [now.getFullYear(), pad(now.getMonth() + 1), pad(now.getDate())].join("-");
+    const time = pad(now.getHours()) + pad(now.getMinutes()) + pad(now.getSeconds());
+    return "pasted-" + date + "-" + time + "." + (TYPES[type] || "png");
+  }
+
+  /* A fast answer before sending; the server checks the bytes again and has the last word. */
+  function refusal(file) {
+    if (!TYPES[file.type] && !EXTENSION.test(file.name)) {
+      return "not a JPEG, PNG or GIF image";
+    }
+    if (file.size === 0) return "the file is empty";
+    if (file.size > maxBytes) {
+      return "the file is too large (" + bytes(file.size) + "); the limit is " + bytes(maxBytes) +
+        " (" + mib(maxBytes) + ")";
+    }
+    return "";
+  }
+
+  function addItem(file) {
+    counter += 1;
+    const item = document.createElement("li");
+    item.className = "upload-item";
+    item.id = "upload-" + counter;
+    const name = document.createElement("span");
+    name.className = "file-name";
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", "Progress of " + file.name);
+    const status = document.createElement("span");
+    status.className = "status";
+    item.append(name, bar, status);
+    list.append(item);
+    return item;
+  }
+
+  function setStatus(item, text, state) {
+    item.querySelector(".status").textContent = text;
+    if (state) item.dataset.state = state;
+  }
+
+  function fail(item, reason) {
+    setStatus(item, reason, "failed");
+    item.querySelector("progress").hidden = true;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "dismiss";
+    dismiss.textContent = "×";
+    dismiss.setAttribute("aria-label", "Dismiss " + item.querySelector(".file-name").textContent);
+    dismiss.addEventListener("click", function () { item.remove(); });
+    item.append(dismiss);
+  }
+
+  function addFiles(files) {
+    for (const file of files) {
+      const item = addItem(file);
+      const reason = refusal(file);
+      if (reason) {
+        fail(item, reason);
+      } else {
+        setStatus(item, "waiting", "waiting");
+        queue.push({ item: item, file: file });
+      }
+    }
+    pump();
+  }
+
+  function pump() {
+    while (running < PARALLEL && queue.length) {
+      const next = queue.shift();
+      running += 1;
+      setStatus(next.item, "uploading", "uploading");
+      htmx.ajax("POST", "/upload", {
+        source: next.item,
+        target: gallery,
+        swap: "afterbegin",
+        values: { file: next.file },
+      }).catch(function () { /* reported by the htmx:afterRequest handler below */ })
+        .finally(function () {
+          running -= 1;
+          pump();
+        });
+    }
+  }
+
+  function uploadItem(evt) {
+    const elt = window.imagehost.requester(evt);
+    return elt && elt.closest ? elt.closest(".upload-item") : null;
+  }
+
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    const item = uploadItem(evt);
+    if (!item || !evt.detail.lengthComputable || !evt.detail.total) return;
+    const bar = item.querySelector("progress");
+    // htmx reports the response's download progress under the same name: never go back.
+    const percent = Math.max(bar.value, Math.round((100 * evt.detail.loaded) / evt.detail.total));
+    bar.value = percent;
+    // Loaded and total are the whole request body; at 100 % the server is still checking.
+    setStatus(item, percent < 100 ? "uploading " + percent + " %" : "checking");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    const item = uploadItem(evt);
+    if (!item) return;
+    if (evt.detail.successful) {
+      item.querySelector("progress").value = 100;
+      setStatus(item, "uploaded", "done");
+      setTimeout(function () { item.remove(); }, DONE_ITEM_LINGER_MS);
+    } else {
+      fail(item, window.imagehost.reasonFrom(evt.detail.xhr));
+    }
+  });
+
+  /* -- the three ways in --------------------------------------------------------------- */
+  input.addEventListener("change", function () {
+    addFiles(Array.from(input.files));
+    input.value = "";
+  });
+
+  form.addEventListener("submit", function (evt) {
+    evt.preventDefault();
+    addFiles(Array.from(input.files));
+    input.value = "";
+  });
+
+  function carriesFiles(evt) {
+    return evt.dataTransfer && Array.from(evt.dataTransfer.types).includes("Files");
+  }
+
+  let dragDepth = 0;
+  document.addEventListener("dragenter", function (evt) {
+    if (!carriesFiles(evt)) return;
+    evt.preventDefault();
+    dragDepth += 1;
+    document.body.classList.add("dragging");
+  });
+  document.addEventListener("dragover", function (evt) {
+    if (!carriesFiles(evt)) return;
+    evt.preventDefault();
+    evt.dataTransfer.dropEffect = "copy";
+  });
+  document.addEventListener("dragleave", function (evt) {
+    if (!carriesFiles(evt)) return;
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) document.body.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (evt) {
+    if (!carriesFiles(evt)) return;
+    evt.preventDefault();
+    dragDepth = 0;
+    document.body.classList.remove("dragging");
+    addFiles(Array.from(evt.dataTransfer.files));
+  });
+
+  function pastedFiles(data) {
+    let files = Array.from(data.files || []);
+    if (!files.length) {
+      files = Array.from(data.items || [])
+        .filter(function (item) { return item.kind === "file"; })
+        .map(function (item) { return item.getAsFile(); })
+        .filter(Boolean);
+    }
+    const now = new Date();
+    return files.map(function (file) {
+      if (file.name && !GENERIC_PASTE_NAME.test(file.name)) return file;
+      return new File([file], pastedName(file.type, now), { type: file.type });
+    });
+  }
+
+  document.addEventListener("paste", function (evt) {
+    if (!evt.clipboardData) return;
+    const files = pastedFiles(evt.clipboardData);
+    if (!files.length) return; // plain text: leave the paste alone
+    evt.preventDefault();
+    addFiles(files);
+  });
+})();

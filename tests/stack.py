@@ -1,0 +1,41 @@
+"""The running stack (app + embedded database behind the real nginx) and raw HTTP to it.
+
+Used by the e2e and browser layers through the `stack` and `site` fixtures in tests/conftest.py.
+"""
+
+import http.client as httpclient
+import json
+
+from tests.images import multipart
+
+
+class Http:
+    """Raw HTTP to the stack (http.client keeps paths such as /images/../x as they are)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None):
+        conn = httpclient.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def upload(
+        self,
+        data: bytes,
+        filename: str = "cat.png",
+        accept: str = "application/json",
+        headers: dict | None = None,
+    ):
+        body, ctype = multipart([("file", filename, data)])
+        status, got, payload = self.request(
+            "POST", "/upload", body, {"Content-Type": ctype, "Accept": accept, **(headers or {})}
+        )
+        if status == 201 and accept == "application/json":
+            return status, got, json.loads(payload)
+        return status, got, payload
