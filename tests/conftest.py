@@ -10,16 +10,9 @@ import pytest
 from imagehost.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
-from tests.stack import Http
+from tests.stack import Http, stack_env
 
 ROOT = Path(__file__).resolve().parent.parent
-# nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
-UNLIMITED = {
-    "UPLOAD_RATE_PER_MINUTE": "600000",
-    "UPLOAD_BURST": "10000",
-    "LOGIN_RATE_PER_MINUTE": "600000",
-    "LOGIN_BURST": "10000",
-}
 
 
 def free_port() -> int:
@@ -53,8 +46,7 @@ def settings(tmp_path, mongo_uri):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """The whole local stack, as `make run` starts it: app (+ embedded database) behind nginx."""
-    var = tmp_path_factory.mktemp("stack")
-    env = {"VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "e2e-" + "s" * 40}
+    env = stack_env(tmp_path_factory.mktemp("stack"), MONGODB_URI="")
     with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
         yield running
 

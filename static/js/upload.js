@@ -138,8 +138,9 @@
     // htmx reports the response's download progress under the same name: never go back.
     const percent = Math.max(bar.value, Math.round((100 * evt.detail.loaded) / evt.detail.total));
     bar.value = percent;
-    // Loaded and total are the whole request body; at 100 % the server is still checking.
-    setStatus(item, percent < 100 ? "uploading " + percent + " %" : "checking");
+    // The bar carries the figure: the status sits in a live region, so it changes rarely.
+    // At 100 % the whole body is out and the server is still checking the image.
+    if (percent === 100) setStatus(item, "checking");
   });
 
   document.addEventListener("htmx:afterRequest", function (evt) {

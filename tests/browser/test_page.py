@@ -73,6 +73,15 @@ def test_choose_file_uploads_and_the_new_card_is_on_top(page, site):
     expect(item(page, "first.png")).to_have_count(0, timeout=8000)  # finished items go away
 
 
+def slow_uploads(context, page, bytes_per_second: int) -> None:
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1,
+        "uploadThroughput": bytes_per_second,
+    })  # fmt: skip
+
+
 def test_progress_events_are_seen_and_drive_the_bar(page, context):
     open_page(page)
     page.evaluate("""() => {
@@ -80,15 +89,16 @@ def test_progress_events_are_seen_and_drive_the_bar(page, context):
       document.addEventListener("htmx:xhr:progress", (e) => window.__progress.push(
         [e.detail.loaded, e.detail.total, e.target.closest(".upload-item") !== null]));
     }""")
-    # Slow the upload link so the body goes out in many progress steps.
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 4_000_000,
-    })  # fmt: skip
+    slow_uploads(context, page, 4_000_000)  # so the body goes out in many progress steps
     data = images.noisy_jpeg(2_500_000)
     choose(page, file("big.jpg", data, "image/jpeg"))
-    expect(item(page, "big.jpg").locator(".status")).to_have_text(re.compile(r"uploading \d+ %"))
+    bar = item(page, "big.jpg").locator("progress")
+    # Seen in one go, mid-way: the bar part-filled while the status says "uploading".
+    page.wait_for_function(
+        """(bar) => bar.value > 0 && bar.value < 100
+                    && bar.parentNode.querySelector('.status').textContent === 'uploading'""",
+        arg=bar.element_handle(),
+    )
     expect(cards(page)).to_have_count(1, timeout=20_000)
     progress = page.evaluate("window.__progress")
     assert all(from_item for _, _, from_item in progress)
@@ -96,7 +106,25 @@ def test_progress_events_are_seen_and_drive_the_bar(page, context):
     assert len(partial) >= 2, progress
     loaded, total, _ = max(progress)
     assert loaded == total > len(data)  # the whole multipart body went out
-    expect(item(page, "big.jpg").locator("progress")).to_have_js_property("value", 100)
+    expect(bar).to_have_js_property("value", 100)
+
+
+def test_three_uploads_at_a_time_the_rest_wait(page, context):
+    open_page(page)
+    page.evaluate("""() => {
+      window.__busiest = 0;
+      new MutationObserver(() => {
+        const now = document.querySelectorAll('.upload-item[data-state=uploading]').length;
+        window.__busiest = Math.max(window.__busiest, now);
+      }).observe(document.getElementById("uploads"),
+                 { subtree: true, childList: true, attributes: true });
+    }""")
+    slow_uploads(context, page, 2_000_000)
+    choose(page, *[file(f"q{i}.jpg", images.noisy_jpeg(250_000), "image/jpeg") for i in range(6)])
+    expect(page.locator(".upload-item[data-state=waiting]")).to_have_count(3)
+    expect(page.locator(".upload-item[data-state=uploading]")).to_have_count(3)
+    expect(cards(page)).to_have_count(6, timeout=20_000)
+    assert page.evaluate("window.__busiest") == 3
 
 
 def test_real_clipboard_paste_with_ctrl_v(page):

@@ -7,8 +7,8 @@ import pytest
 from imagehost.devstack import LocalStack
 from tests import images
 from tests.conftest import free_port
-from tests.e2e.conftest import Http, stack_env
 from tests.images import multipart
+from tests.stack import Http, stack_env
 
 pytestmark = pytest.mark.e2e
 
