@@ -254,13 +254,18 @@ def test_copy_buttons_put_the_snippets_on_the_clipboard(page):
     assert page.evaluate("navigator.clipboard.readText()") == f"![copy me.png]({link})"
 
 
-def seed(context, site, count: int) -> list[str]:
-    """`count` uploads owned by this browser, sent straight over HTTP with its cookies."""
+def cookie_headers(context) -> dict:
+    """This browser's cookies and XSRF token, for requests sent around it."""
     jar = {c["name"]: c["value"] for c in context.cookies()}
-    headers = {
+    return {
         "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
         "X-XSRFToken": jar["_xsrf"],
     }
+
+
+def seed(context, site, count: int) -> list[str]:
+    """`count` uploads owned by this browser, sent straight over HTTP with its cookies."""
+    headers = cookie_headers(context)
     names = []
     for i in range(count):
         data = images.png((60 + i, 40))
@@ -308,6 +313,22 @@ def test_delete_from_the_card(page, site, stack):
     assert titles(page) == ["keep.png"]
     log = (stack.settings.logs_dir / "app.log").read_text()
     assert f"name={link.rsplit('/', 1)[1]} by=owner" in log
+
+
+def test_a_refused_delete_says_why(page, context, site):
+    open_page(page)
+    choose(page, file("gone already.png", images.png(), "image/png"))
+    expect(cards(page)).to_have_count(1)
+    name = cards(page).first.locator("input[id^=link-]").input_value().rsplit("/", 1)[1]
+    # Deleted meanwhile from another tab of the same browser: the card is now stale.
+    status, _, _ = site.request("POST", f"/gallery/{name}", headers=cookie_headers(context))
+    assert status == 200
+    page.once("dialog", lambda d: d.accept())
+    cards(page).first.get_by_role("button", name="Delete gone already.png").click()
+    expect(page.locator("#notice")).to_have_text(
+        "Could not delete: no such image among your uploads"
+    )
+    expect(cards(page)).to_have_count(1)
 
 
 def test_dismissing_the_confirmation_keeps_the_image(page):
