@@ -72,9 +72,8 @@ class LocalStack:
         )  # fmt: skip
         if check.returncode != 0:
             raise StackError(f"nginx rejected the config: {check.stderr.strip()}")
-        self.app = self._spawn([sys.executable, "-m", "imagehost", "serve"])
         try:
-            wait_http(f"http://127.0.0.1:{self.app_port}/healthz", timeout, self.app)
+            self.start_app(timeout)
             self.nginx = self._spawn(
                 [nginx, "-c", str(conf), "-p", str(run_dir), "-e", str(error_log)]
             )
@@ -83,6 +82,12 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def start_app(self, timeout: float = 60.0) -> subprocess.Popen:
+        """Start the app (again, after a crash or a stop) and wait until it answers."""
+        self.app = self._spawn([sys.executable, "-m", "imagehost", "serve"])
+        wait_http(f"http://127.0.0.1:{self.app_port}/healthz", timeout, self.app)
+        return self.app
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         process = subprocess.Popen(

@@ -13,9 +13,18 @@ import time
 from pathlib import Path
 
 _LISTENING = re.compile(r"Listening on ([\d.]+):(\d+)")
-_LAUNCH = (
-    "import sys; from nx_27017.nx_27017 import main; sys.argv[0] = 'nx-27017'; sys.exit(main())"
-)
+# The server stops when the thread that started it goes (Linux PR_SET_PDEATHSIG): an app killed
+# with SIGKILL must not leave a database running on the folder its restart will open again.
+_LAUNCH = """
+import ctypes, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+except (OSError, AttributeError):
+    pass
+from nx_27017.nx_27017 import main
+sys.argv[0] = 'nx-27017'
+sys.exit(main())
+"""
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -23,7 +32,10 @@ class EmbeddedMongoError(RuntimeError):
 
 
 class EmbeddedMongo:
-    """Start with `start()`, read `uri`, stop with `stop()` (also a context manager)."""
+    """Start with `start()`, read `uri`, stop with `stop()` (also a context manager).
+
+    Start it from a thread that outlives it (the main thread): the server stops with that thread.
+    """
 
     def __init__(self, db_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.db_dir = db_dir

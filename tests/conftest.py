@@ -1,7 +1,10 @@
 """Fixtures the layers share: settings on a temp folder, the embedded database, and the whole
 stack behind nginx (for the e2e and browser layers)."""
 
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +22,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_imagehost(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m imagehost ARGS` with `env` over this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "imagehost", *args],
+        env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,13 @@
 
 import os
 import subprocess
-import sys
 import time
 
 from PIL import Image
 
 from imagehost.consistency import check_consistency, repair
 from tests import images
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port, run_imagehost
 
 
 async def store(ctx, count: int):
@@ -89,17 +88,12 @@ async def test_files_that_are_not_ours_are_left_alone(ctx):
 
 
 def run_check(settings, *args: str, env=None) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
+    where = {
         "VAR_DIR": str(settings.var_dir),
         "MONGODB_URI": settings.mongodb_uri,
         "MONGODB_DB": settings.mongodb_db,
-        **(env or {}),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "imagehost", "check", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    return run_imagehost({**where, **(env or {})}, "check", *args)
 
 
 async def test_the_check_command_reports_then_fixes(ctx):
