@@ -6,7 +6,7 @@ import tornado.web
 
 from .context import AppContext
 from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
-from .handlers.base import NotFoundHandler
+from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler
@@ -46,6 +46,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         default_handler_class=NotFoundHandler,
         default_handler_args=deps,
         autoescape="xhtml_escape",
+        log_function=log_request,
     )
     settings.update(overrides)
     return ImageHostApp(routes, **settings)

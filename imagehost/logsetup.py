@@ -1,5 +1,6 @@
 """loguru to LOGS_DIR/app.log: rotated, kept across restarts, one line per event."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -32,3 +33,11 @@ def one_line(value: object) -> str:
     """A user-supplied value made safe for a log line: quoted, newlines and controls escaped."""
     text = str(value)
     return repr(text[:300]) if text else "''"
+
+
+_DELETE_TOKEN = re.compile(r"(/delete/[^/?#]+/)[^/?#]+")
+
+
+def redact(uri: str) -> str:
+    """A request URI fit for a log line: a delete link's token is cut out."""
+    return _DELETE_TOKEN.sub(r"\1[token]", uri)

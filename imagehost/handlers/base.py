@@ -11,6 +11,7 @@ from ..cards import Card, card_for
 from ..context import AppContext
 from ..database import DatabaseUnavailable, ImageRecord
 from ..imagecheck import ImageRejected
+from ..logsetup import one_line, redact
 from ..multipart import MultipartError
 from ..storage import StorageFull
 from ..uploads import Upload
@@ -194,6 +195,18 @@ def http_error_for(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, StorageFull):
         return 507, "the server's image storage is full; nothing was stored"
     raise exc
+
+
+def log_request(handler: RequestHandler) -> None:
+    """Tornado's per-request line, through loguru and without secrets: server errors as ERROR,
+    the rest at DEBUG (nginx's access log has every request; uploads log their own result)."""
+    request = handler.request
+    status = handler.get_status()
+    line = (
+        f"request {status} {request.method} {one_line(redact(request.uri or ''))} "
+        f"ip={request.remote_ip} {1000 * request.request_time():.0f}ms"
+    )
+    (logger.error if status >= 500 else logger.debug)(line)
 
 
 class NotFoundHandler(BaseHandler):

@@ -7,6 +7,11 @@ from .base import BaseHandler
 class DeleteByTokenHandler(BaseHandler):
     """/delete/<name>/<token>: GET asks to confirm, POST (or DELETE from an API) deletes."""
 
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # The URL holds the token: it must not leave in a Referer, even to our own stylesheet.
+        self.set_header("Referrer-Policy", "no-referrer")
+
     async def find(self, name: str, token: str):
         record = await self.find_image(name)
         if record is None or not self.ctx.uploads.token_matches(record, token):
