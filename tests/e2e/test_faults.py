@@ -23,8 +23,9 @@ from imagehost.imagecheck import check_image
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import free_port, run_imagehost
-from tests.e2e.conftest import Http, Records, stack_env
+from tests.e2e.conftest import Records
 from tests.images import multipart
+from tests.stack import Http, stack_env
 
 pytestmark = pytest.mark.e2e
 LIMIT = 5 * 1024 * 1024
