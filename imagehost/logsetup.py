@@ -13,8 +13,9 @@ def setup_logging(logs_dir: Path, level: str = "INFO", *, console: bool = True) 
     """Send the app's log to `logs_dir/app.log` (and stderr); returns the file's path."""
     path = Path(logs_dir) / "app.log"
     logger.remove()
+    # diagnose=False: a traceback must not print variable values (tokens, passwords).
     if console:
-        logger.add(sys.stderr, level=level, format=LOG_FORMAT)
+        logger.add(sys.stderr, level=level, format=LOG_FORMAT, diagnose=False)
     # enqueue=True: forked worker processes hand their lines to one writer, so rotation
     # happens in one place and lines never interleave mid-line.
     logger.add(
@@ -25,6 +26,7 @@ def setup_logging(logs_dir: Path, level: str = "INFO", *, console: bool = True) 
         retention=10,
         enqueue=True,
         encoding="utf-8",
+        diagnose=False,
     )
     return path
 

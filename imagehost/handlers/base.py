@@ -160,7 +160,7 @@ class BaseHandler(RequestHandler):
         if isinstance(value, HTTPError):
             return
         logger.opt(exception=(typ, value, tb)).error(
-            f"unhandled error on {self.request.method} {self.request.path}"
+            f"unhandled error on {self.request.method} {one_line(redact(self.request.path))}"
         )
 
     def write_error(self, status_code: int, **kwargs) -> None:
