@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from functools import cache
 
 from PIL import Image, ImageCms, ImageDraw
 from PIL.ExifTags import GPS, IFD, Base
@@ -39,6 +40,7 @@ def halves(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
     return image.convert(mode)
 
 
+@cache  # Pillow stamps each new profile with the time: one profile, so they all compare equal
 def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
