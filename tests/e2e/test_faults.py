@@ -5,6 +5,7 @@ import http.client as httpclient
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -369,3 +370,16 @@ def test_200_concurrent_uploads_through_nginx(own_db_stack):
     assert len([p for p in files if ".thumb." in p.name]) == count
     assert temp_files(stack) == []
     assert os.path.exists(stack.settings.logs_dir / "nginx-access.log")
+
+
+def test_several_workers_check_once_at_start_and_stop_cleanly(tmp_path, mongo_uri):
+    db = f"workers_{uuid.uuid4().hex[:12]}"
+    env = stack_env(tmp_path / "var", MONGODB_URI=mongo_uri, MONGODB_DB=db, WORKERS="3")
+    with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+        site = Http(stack.http_port)
+        assert all(site.upload(distinct_png(i))[0] == 201 for i in range(6))
+        stack.app.send_signal(signal.SIGTERM)
+        assert stack.app.wait(30) == 0
+        log = (stack.settings.logs_dir / "app.log").read_text()
+    assert len(re.findall(r"app listening on .* pid=(\d+)", log)) == 3
+    assert log.count("consistency check:") == 1
