@@ -314,7 +314,7 @@ def test_sigterm_finishes_the_upload_in_flight_refuses_new_ones_and_exits_0(own_
     )
     half = len(body) // 2
     sock.sendall(head.encode() + body[:half])
-    time.sleep(0.5)  # the app has read the headers and started the request
+    time.sleep(1.0)  # the app has read the headers and started the request
     stack.app.send_signal(signal.SIGTERM)
 
     def refused() -> bool:
