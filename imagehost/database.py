@@ -1,17 +1,35 @@
 """Image metadata in MongoDB through PyMongo's async API: the record type and its repository."""
 
+import re
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 __all__ = [
+    "COLLECTION",
     "DatabaseUnavailable",
     "DuplicateKeyError",
     "ImageRecord",
     "ImageRepository",
+    "Totals",
     "open_client",
+]
+
+COLLECTION = "images"
+# The indexes the app relies on, declared once: ensure_indexes() creates them and backups
+# describe them (nx-27017 reports index names and directions of its own).
+INDEXES = [
+    {"key": {"name": ASCENDING}, "name": "name_unique", "unique": True},
+    {
+        "key": {"owner": ASCENDING, "created_at": DESCENDING, "name": DESCENDING},
+        "name": "owner_created",
+    },
+    {"key": {"created_at": DESCENDING, "name": DESCENDING}, "name": "created"},
 ]
 
 
@@ -45,6 +63,13 @@ class ImageRecord:
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class Totals:
+    images: int
+    bytes: int
+    today: int
+
+
 def open_client(uri: str, timeout_ms: int) -> AsyncMongoClient:
     """A client that gives up after `timeout_ms` so callers can answer 503 quickly."""
     return AsyncMongoClient(
@@ -61,17 +86,23 @@ class ImageRepository:
 
     def __init__(self, client: AsyncMongoClient, db_name: str) -> None:
         self.client = client
-        self.collection = client[db_name]["images"]
+        self.db_name = db_name
+        self.collection = client[db_name][COLLECTION]
+        self._raw = self.collection.with_options(
+            codec_options=CodecOptions(document_class=RawBSONDocument, tz_aware=True)
+        )
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index([("name", ASCENDING)], unique=True, name="name_unique")
-        await self.collection.create_index(
-            [("owner", ASCENDING), ("created_at", DESCENDING), ("name", DESCENDING)],
-            name="owner_created",
-        )
-        await self.collection.create_index(
-            [("created_at", DESCENDING), ("name", DESCENDING)], name="created"
-        )
+        for spec in INDEXES:
+            options = {k: v for k, v in spec.items() if k != "key"}
+            await self.collection.create_index(list(spec["key"].items()), **options)
+
+    @staticmethod
+    def index_specs() -> list[dict]:
+        """The collection's indexes as mongodump describes them (with the `_id_` index)."""
+        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [
+            {"v": 2, **spec} for spec in INDEXES
+        ]
 
     async def ping(self) -> None:
         try:
@@ -108,14 +139,18 @@ class ImageRepository:
         owner: str | None = None,
         before: tuple[datetime, str] | None = None,
         limit: int = 24,
+        search: str = "",
     ) -> list[ImageRecord]:
         """Newest first; `before` is the (created_at, name) of the last record already shown.
 
         Keyset pagination: the query starts at the key, so deep pages cost what page 1 does.
+        `search` keeps records whose original name contains it, ignoring case.
         """
         query: dict = {}
         if owner is not None:
             query["owner"] = owner
+        if search:
+            query["original_name"] = {"$regex": re.escape(search), "$options": "i"}
         if before is not None:
             # `$lte` plus the exact test below, not the textbook `$or` of `$lt` and a tie-break:
             # nx-27017 (the embedded server) compares dates to the whole second, so it also
@@ -156,3 +191,59 @@ class ImageRepository:
                 yield doc["name"], doc.get("thumbnail", "")
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+
+    async def totals(self, since: datetime) -> Totals:
+        """How many images, their bytes, and how many were uploaded at or after `since`."""
+        pipeline = [{"$group": {"_id": None, "images": {"$sum": 1}, "bytes": {"$sum": "$size"}}}]
+        try:
+            groups = await (await self.collection.aggregate(pipeline)).to_list()
+            today = await self.collection.count_documents({"created_at": {"$gte": since}})
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        group = groups[0] if groups else {}
+        # nx-27017 sums a field missing everywhere to null, MongoDB to 0.
+        return Totals(group.get("images") or 0, group.get("bytes") or 0, today)
+
+    async def raw_documents(self) -> AsyncIterator[bytes]:
+        """Every record as raw BSON, exactly as stored (for backups), in _id order."""
+        try:
+            async for doc in self._raw.find({}).sort("_id", ASCENDING):
+                yield doc.raw
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+
+    async def raw_by_name(self, names: Iterable[str]) -> dict[str, bytes]:
+        """The stored raw BSON of the records with these names (those that exist)."""
+        try:
+            cursor = self._raw.find({"name": {"$in": list(names)}})
+            return {doc["name"]: doc.raw async for doc in cursor}
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+
+    async def insert_raw(self, raw_docs: Iterable[bytes]) -> int:
+        """Insert raw BSON records as they are (_id and types kept); returns how many."""
+        docs = [RawBSONDocument(raw) for raw in raw_docs]
+        if not docs:
+            return 0
+        try:
+            await self.collection.insert_many(docs, ordered=True)
+        except BulkWriteError:
+            raise
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        # All of them: an ordered insert that fails raises (PyMongo lists no _ids for raw ones).
+        return len(docs)
+
+    async def delete_all(self) -> int:
+        try:
+            result = await self.collection.delete_many({})
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        return result.deleted_count
+
+    async def server_version(self) -> str:
+        try:
+            info = await self.client.admin.command("buildInfo")
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        return str(info.get("version", ""))

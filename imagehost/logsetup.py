@@ -1,5 +1,6 @@
 """loguru to LOGS_DIR/app.log: rotated, kept across restarts, one line per event."""
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -43,3 +44,20 @@ _DELETE_TOKEN = re.compile(r"(/delete/[^/?#]+/)[^/?#]+")
 def redact(uri: str) -> str:
     """A request URI fit for a log line: a delete link's token is cut out."""
     return _DELETE_TOKEN.sub(r"\1[token]", uri)
+
+
+def tail_lines(path: Path, count: int, block: int = 64 * 1024) -> list[str]:
+    """The last `count` lines of a text file, read from its end (the file may be 10 MB)."""
+    data = b""
+    try:
+        with open(path, "rb") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            while end > 0 and data.count(b"\n") <= count:
+                start = max(0, end - block)
+                handle.seek(start)
+                data = handle.read(end - start) + data
+                end = start
+    except FileNotFoundError:
+        return []
+    lines = data.decode("utf-8", "replace").splitlines()
+    return lines[-count:]

@@ -4,9 +4,11 @@
 """
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import argon2
 
 MIB = 1024 * 1024
 
@@ -47,7 +49,13 @@ DECLARED = [
     Setting("LOGIN_RATE_PER_MINUTE", "10", "Admin login attempts per minute per address (nginx)."),
     Setting("LOGIN_BURST", "5", "Login attempts at once beyond that rate (nginx)."),
     Setting("CORS_ORIGINS", "", "Origins that browsers may call /api/ from (or *); empty: none."),
+    Setting("ADMIN_PASSWORD", "", "Admin password (empty: see ADMIN_PASSWORD_HASH)."),
+    Setting("ADMIN_PASSWORD_HASH", "", "argon2 hash of the admin password (hash-password)."),
+    Setting("ADMIN_SESSION_HOURS", "12", "How long an admin login lasts, in hours."),
+    Setting("BACKUP_KEEP", "7", "How many backups to keep (the oldest are deleted)."),
 ]
+
+MIN_ADMIN_PASSWORD = 8
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,14 @@ class Settings:
     login_rate_per_minute: int
     login_burst: int
     cors_origins: tuple[str, ...]
+    admin_password: str = field(repr=False)
+    admin_password_hash: str = field(repr=False)
+    admin_session_hours: int
+    backup_keep: int
+
+    @property
+    def admin_enabled(self) -> bool:
+        return bool(self.admin_password or self.admin_password_hash)
 
     @property
     def max_body_bytes(self) -> int:
@@ -158,6 +174,8 @@ def load_settings(environ: dict | None = None) -> Settings:
     if not db_name or any(c in db_name for c in '/\\. "$'):
         raise SettingsError(f"MONGODB_DB is not a valid database name: {db_name!r}")
 
+    admin_password, admin_hash = _admin_secrets(env)
+
     var_dir = Path(env["VAR_DIR"].strip() or "./var").absolute()
     workers = _int(env, "WORKERS", 0, 64) or (os.cpu_count() or 1)
     return Settings(
@@ -184,7 +202,30 @@ def load_settings(environ: dict | None = None) -> Settings:
         login_rate_per_minute=_int(env, "LOGIN_RATE_PER_MINUTE", 1, 6_000_000),
         login_burst=_int(env, "LOGIN_BURST", 0, 100_000),
         cors_origins=_origins(env, "CORS_ORIGINS"),
+        admin_password=admin_password,
+        admin_password_hash=admin_hash,
+        admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
+        backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
     )
+
+
+def _admin_secrets(env: dict) -> tuple[str, str]:
+    # The password is taken as is (spaces count); only the hash is trimmed.
+    password = env["ADMIN_PASSWORD"]
+    hashed = env["ADMIN_PASSWORD_HASH"].strip()
+    if password and hashed:
+        raise SettingsError("set ADMIN_PASSWORD or ADMIN_PASSWORD_HASH, not both")
+    if password and len(password) < MIN_ADMIN_PASSWORD:
+        raise SettingsError(f"ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD} characters")
+    if hashed:
+        try:
+            argon2.extract_parameters(hashed)
+        except argon2.exceptions.InvalidHashError:
+            raise SettingsError(
+                "ADMIN_PASSWORD_HASH is not an argon2 hash; make one with "
+                "`python -m imagehost hash-password`"
+            ) from None
+    return password, hashed
 
 
 def prepare_folders(settings: Settings) -> None:

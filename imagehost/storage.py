@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -61,9 +62,9 @@ class LocalStorage:
     async def _run(self, func, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def put(self, name: str, data: bytes) -> None:
-        """Write `data` under `name`; FileExistsError if the name is taken (never overwrites)."""
-        await self._run(self.put_sync, name, data)
+    async def put(self, name: str, data: bytes, *, replace: bool = False) -> None:
+        """Write `data` under `name`; FileExistsError if the name is taken, unless `replace`."""
+        await self._run(self.put_sync, name, data, replace)
 
     async def open(self, name: str) -> BinaryIO:
         return await self._run(self.path(name).open, "rb")
@@ -80,7 +81,11 @@ class LocalStorage:
     async def delete_temp(self, name: str) -> bool:
         return await self._run(self.delete_temp_sync, name)
 
-    def put_sync(self, name: str, data: bytes) -> None:
+    async def free_bytes(self) -> int:
+        """Free space on the images volume, for this user."""
+        return (await self._run(shutil.disk_usage, self.root)).free
+
+    def put_sync(self, name: str, data: bytes, replace: bool = False) -> None:
         final = self.path(name)
         temp = self.root / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
         try:
@@ -92,9 +97,12 @@ class LocalStorage:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            # link() refuses to replace an existing name, unlike rename(): a name clash
-            # can never overwrite another upload.
-            os.link(temp, final)
+            if replace:
+                os.replace(temp, final)
+            else:
+                # link() refuses to replace an existing name, unlike rename(): a name clash
+                # can never overwrite another upload.
+                os.link(temp, final)
             self._sync_folder()
         except OSError as exc:
             if exc.errno in (28, 122):  # ENOSPC, EDQUOT
@@ -150,8 +158,13 @@ class LocalStorage:
         return True
 
     def _sync_folder(self) -> None:
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        sync_folder(self.root)
+
+
+def sync_folder(path: Path) -> None:
+    """fsync a folder, so a file just linked or renamed into it survives a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,103 @@
+"""Admin sign-in: the password checked against an argon2 hash on a thread, failed attempts
+slowed down per address and logged, and the value the signed session cookie holds.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import time
+from concurrent.futures import Executor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from loguru import logger
+
+from .logsetup import one_line
+from .settings import Settings
+
+SESSION_COOKIE = "imagehost_admin"
+CLOSED_MESSAGE = (
+    "the admin area is closed: no admin password is configured. Set ADMIN_PASSWORD_HASH "
+    "(make one with `python -m imagehost hash-password`) or ADMIN_PASSWORD, then restart"
+)
+# Failures from one address are forgotten after this long without another one.
+FAILURE_WINDOW = 15 * 60
+_MAX_TRACKED = 10_000
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash with argon2-cffi's defaults, for ADMIN_PASSWORD_HASH."""
+    return PasswordHasher().hash(password)
+
+
+class AdminAuth:
+    """Checks the admin password; `failure_delay` doubles with each failure, up to `max_delay`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        executor: Executor | None = None,
+        *,
+        failure_delay: float = 1.0,
+        max_delay: float = 30.0,
+    ) -> None:
+        self.executor = executor
+        self.session_hours = settings.admin_session_hours
+        self.failure_delay = failure_delay
+        self.max_delay = max_delay
+        self._hash = settings.admin_password_hash
+        if settings.admin_password:
+            self._hash = hash_password(settings.admin_password)
+        self._failures: dict[str, tuple[int, float]] = {}
+        # Each argon2 check takes 64 MiB for a tenth of a second: never many at once.
+        self._checking = asyncio.Semaphore(2)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._hash)
+
+    @property
+    def session_value(self) -> str:
+        """What the signed cookie holds: changing the password ends every session."""
+        return "admin:" + hashlib.sha256(self._hash.encode()).hexdigest()[:24]
+
+    def session_valid(self, value: bytes | None) -> bool:
+        return (
+            self.enabled
+            and value is not None
+            and hmac.compare_digest(value, self.session_value.encode())
+        )
+
+    async def check(self, password: str, client: str) -> bool:
+        """True for the right password; a wrong one answers only after a growing delay."""
+        if not self.enabled:
+            return False
+        async with self._checking:
+            loop = asyncio.get_running_loop()
+            ok = await loop.run_in_executor(self.executor, self._verify, password)
+        if ok:
+            self._failures.pop(client, None)
+            logger.info(f"admin login ip={one_line(client)}")
+            return True
+        count = self._count_failure(client)
+        delay = min(self.failure_delay * 2 ** (count - 1), self.max_delay)
+        logger.warning(f"admin login failed ip={one_line(client)} failures={count}")
+        await asyncio.sleep(delay)
+        return False
+
+    def _verify(self, password: str) -> bool:
+        try:
+            return PasswordHasher().verify(self._hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _count_failure(self, client: str) -> int:
+        now = time.monotonic()
+        if len(self._failures) > _MAX_TRACKED:
+            self._failures = {
+                ip: entry for ip, entry in self._failures.items() if now - entry[1] < FAILURE_WINDOW
+            }
+        count, last = self._failures.get(client, (0, now))
+        count = count + 1 if now - last < FAILURE_WINDOW else 1
+        self._failures[client] = (count, now)
+        return count
