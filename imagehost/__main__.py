@@ -1,4 +1,4 @@
-"""Command line: `python -m imagehost [serve]` and `python -m imagehost check [--fix]`."""
+"""Command line: `python -m imagehost [serve | check | backup | restore FILE | hash-password]`."""
 
 import argparse
 import asyncio
@@ -6,11 +6,21 @@ import sys
 
 from loguru import logger
 
+from .commands import hash_password_command, run_backup, run_restore
 from .consistency import DEFAULT_GRACE, check_consistency, repair
 from .database import DatabaseUnavailable
 from .server import build_context, database_for, main, settings_or_none
 
-USAGE = "usage: python -m imagehost [serve | check [--fix] [--grace SECONDS]]"
+USAGE = """usage: python -m imagehost [COMMAND]
+
+commands:
+  serve                     run the app (the default)
+  check [--fix] [--grace SECONDS]
+                            report (and repair) files without records and records without files
+  backup                    write a backup to BACKUP_DIR now (for cron); prints its path
+  restore FILE [--replace]  restore a backup (or a mongodump --archive file); --replace
+                            replaces records and files that differ from the backup's
+  hash-password             print an argon2 hash for ADMIN_PASSWORD_HASH (reads stdin)"""
 
 
 def check(argv: list[str]) -> int:
@@ -33,7 +43,7 @@ def check(argv: list[str]) -> int:
         return 2
     logger.remove()  # the embedded database's start-up line is not this command's output
     try:
-        with database_for(settings) as settings:
+        with database_for(settings, reuse_running=True) as settings:
             return asyncio.run(_check(settings, args.fix, args.grace))
     except DatabaseUnavailable as exc:
         print(f"imagehost check: the database is unavailable: {exc}", file=sys.stderr)
@@ -56,11 +66,18 @@ async def _check(settings, fix: bool, grace: float) -> int:
 
 
 def cli(argv: list[str]) -> int:
-    command = argv[0] if argv else "serve"
-    if command == "serve":
+    command, args = (argv[0], argv[1:]) if argv else ("serve", [])
+    files = [a for a in args if a != "--replace"]
+    if command == "serve" and not args:
         return main()
     if command == "check":
-        return check(argv[1:])
+        return check(args)
+    if command == "backup" and not args:
+        return run_backup()
+    if command == "restore" and len(files) == 1 and len(args) - len(files) <= 1:
+        return run_restore(files[0], replace="--replace" in args)
+    if command == "hash-password" and not args:
+        return hash_password_command()
     print(USAGE, file=sys.stderr)
     return 2
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from .adminauth import AdminAuth
+from .backup import BackupService
 from .database import ImageRepository
 from .settings import Settings
 from .storage import LocalStorage
@@ -14,3 +16,5 @@ class AppContext:
     repo: ImageRepository
     storage: LocalStorage
     uploads: UploadService
+    admin: AdminAuth
+    backups: BackupService

@@ -4,8 +4,10 @@ Used when MONGODB_URI is unset (local runs and tests); the app then talks to it 
 same PyMongo code it uses against a real MongoDB.
 """
 
+import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,8 +29,34 @@ sys.exit(main())
 """
 
 
+EMBEDDED_URI_FILE = "embedded.uri"
+
+
 class EmbeddedMongoError(RuntimeError):
     pass
+
+
+def write_embedded_uri(db_dir: Path, uri: str) -> None:
+    """Record the URI of the server the app started on `db_dir`, for the other commands."""
+    temp = db_dir / f"{EMBEDDED_URI_FILE}.{os.getpid()}"
+    temp.write_text(uri + "\n")
+    os.replace(temp, db_dir / EMBEDDED_URI_FILE)
+
+
+def running_embedded_uri(db_dir: Path) -> str:
+    """The URI of the app's embedded server on `db_dir` if it answers, else ""."""
+    try:
+        uri = (db_dir / EMBEDDED_URI_FILE).read_text().strip()
+    except OSError:
+        return ""
+    match = re.fullmatch(r"mongodb://([\d.]+):(\d+)/", uri)
+    if not match:
+        return ""
+    try:
+        with socket.create_connection((match.group(1), int(match.group(2))), timeout=1):
+            return uri
+    except OSError:
+        return ""
 
 
 class EmbeddedMongo:

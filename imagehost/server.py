@@ -18,11 +18,13 @@ from loguru import logger
 from pymongo.errors import PyMongoError
 from tornado.httpserver import HTTPServer
 
+from .adminauth import CLOSED_MESSAGE, AdminAuth
 from .app import make_app
+from .backup import BackupService
 from .consistency import check_consistency, log_report
 from .context import AppContext
 from .database import DatabaseUnavailable, ImageRepository, open_client
-from .embedded import EmbeddedMongo
+from .embedded import EMBEDDED_URI_FILE, EmbeddedMongo, running_embedded_uri, write_embedded_uri
 from .logsetup import setup_logging
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .storage import LocalStorage
@@ -58,7 +60,19 @@ async def build_context(settings: Settings):
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )
         uploads = UploadService(repo, storage, limits, executor)
-        yield AppContext(settings=settings, repo=repo, storage=storage, uploads=uploads)
+        admin = AdminAuth(settings, executor)
+        backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, executor)
+        try:
+            yield AppContext(
+                settings=settings,
+                repo=repo,
+                storage=storage,
+                uploads=uploads,
+                admin=admin,
+                backups=backups,
+            )
+        finally:
+            await backups.close()
     finally:
         await client.close()
         executor.shutdown(wait=True)
@@ -93,6 +107,8 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
     """Serve on `sockets` until SIGTERM/SIGINT, then drain in-flight requests and close."""
     async with build_context(settings) as ctx:
         await wait_for_database(ctx.repo)
+        if not ctx.admin.enabled:
+            logger.warning(CLOSED_MESSAGE)
         app = make_app(ctx, secret)
         server = HTTPServer(
             app, xheaders=True, max_body_size=settings.max_body_bytes, idle_connection_timeout=60
@@ -167,17 +183,26 @@ def supervise(settings: Settings, sockets: list, secret: str) -> int:
 
 
 @contextmanager
-def database_for(settings: Settings) -> Iterator[Settings]:
-    """`settings` with a database URI: MONGODB_URI, or an embedded nx-27017 run meanwhile."""
+def database_for(settings: Settings, *, reuse_running: bool = False) -> Iterator[Settings]:
+    """`settings` with a database URI: MONGODB_URI, or an embedded nx-27017 run meanwhile.
+
+    With `reuse_running` (the maintenance commands) the embedded server of an app running on
+    the same DB_DIR is used: two servers on one data folder must never run at once.
+    """
     if settings.mongodb_uri:
         yield settings
+        return
+    if reuse_running and (uri := running_embedded_uri(settings.db_dir)):
+        yield settings.replace(mongodb_uri=uri)
         return
     embedded = EmbeddedMongo(settings.db_dir)
     uri = embedded.start()
     logger.info(f"embedded database (nx-27017) at {uri} in {settings.db_dir}")
+    write_embedded_uri(settings.db_dir, uri)
     try:
         yield settings.replace(mongodb_uri=uri)
     finally:
+        (settings.db_dir / EMBEDDED_URI_FILE).unlink(missing_ok=True)
         embedded.stop()
 
 

@@ -1,0 +1,90 @@
+"""The maintenance commands: `backup` (for cron), `restore FILE [--replace]`, `hash-password`."""
+
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
+from loguru import logger
+
+from .adminauth import hash_password
+from .backup import BackupBusy
+from .database import DatabaseUnavailable
+from .logsetup import setup_logging
+from .restore import RestoreError, restore
+from .server import build_context, database_for, settings_or_none, wait_for_database
+from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def _backup(settings: Settings) -> int:
+    async with build_context(settings) as ctx:
+        await wait_for_database(ctx.repo, wait=10)
+        backup = await ctx.backups.run()
+        print(ctx.backups.path(backup.name))
+        _say(f"backup written: {backup.name}, {backup.size:,} bytes")
+    return 0
+
+
+async def _restore(settings: Settings, path: Path, replace: bool) -> int:
+    async with build_context(settings) as ctx:
+        await wait_for_database(ctx.repo, wait=10)
+        report = await restore(path, ctx.repo, ctx.storage, replace=replace, say=_say)
+    logger.info(
+        f"restore from {path.name}: {report.records_added} records added, "
+        f"{report.files_written} files written"
+    )
+    _say(
+        f"restored from a {report.source}: {report.records} records "
+        f"({report.records_added} added, {report.records_present} already there"
+        + (f", {report.records_removed} removed first" if replace else "")
+        + f"); {report.files_written} files written, {report.files_present} already there"
+    )
+    for note in report.notes:
+        _say(f"note: {note}")
+    return 0
+
+
+def run_backup() -> int:
+    """`backup`: exit status 0 when written, 1 when not (one is running, no database...)."""
+    return _run("backup", _backup)
+
+
+def run_restore(file: str, replace: bool = False) -> int:
+    """`restore FILE [--replace]`: exit status 0 when restored, 1 when nothing was changed."""
+    return _run("restore", lambda settings: _restore(settings, Path(file), replace))
+
+
+def _run(command: str, job) -> int:
+    settings = settings_or_none(f"imagehost {command}")
+    if settings is None:
+        return 2
+    setup_logging(settings.logs_dir, settings.log_level, console=False)
+    try:
+        with database_for(settings, reuse_running=True) as ready:
+            return asyncio.run(job(ready))
+    except (BackupBusy, RestoreError, DatabaseUnavailable, SettingsError) as exc:
+        _say(f"imagehost {command}: {exc}")
+        logger.error(f"{command} failed: {exc}")
+        return 1
+    finally:
+        logger.complete()
+
+
+def hash_password_command() -> int:
+    """Print an argon2 hash of a password read from the terminal (twice) or from stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("admin password: ")
+        if getpass.getpass("again: ") != password:
+            _say("the two passwords differ")
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_ADMIN_PASSWORD:
+        _say(f"the password must be at least {MIN_ADMIN_PASSWORD} characters")
+        return 1
+    print(hash_password(password))
+    return 0

@@ -1,0 +1,400 @@
+"""Restore a backup (or the `images` collection of a plain `mongodump --archive` file): every
+checksum is checked before anything is touched; then the files, then the records.
+"""
+
+import asyncio
+import hashlib
+import json
+import tarfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import bson
+from bson.errors import InvalidBSON
+from pymongo.errors import BulkWriteError
+
+from .archive import (
+    GZIP_MAGIC,
+    MAGIC,
+    ArchiveDocument,
+    ArchiveError,
+    CollectionInfo,
+    open_archive,
+    read_archive,
+)
+from .backup import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
+from .database import COLLECTION, ImageRepository
+from .storage import NAME_PATTERN, LocalStorage
+
+BATCH = 500
+_READ = 1024 * 1024
+
+
+class RestoreError(Exception):
+    """The file cannot be restored, or not without --replace; nothing was changed."""
+
+
+@dataclass
+class RestoreReport:
+    source: str
+    records: int = 0
+    records_added: int = 0
+    records_present: int = 0
+    records_removed: int = 0
+    files_written: int = 0
+    files_present: int = 0
+    missing_files: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Record:
+    raw: bytes
+    doc: dict
+
+    @property
+    def name(self) -> str:
+        return self.doc["name"]
+
+    @property
+    def files(self) -> list[str]:
+        return [n for n in (self.doc["name"], self.doc.get("thumbnail", "")) if n]
+
+
+def _sha256(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(_READ):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_kind(path: Path) -> str:
+    with open(path, "rb") as probe:
+        head = probe.read(4)
+    if head[:2] == GZIP_MAGIC or head == MAGIC:
+        return "archive"
+    return "backup"
+
+
+class _BackupSource:
+    """A backup tar made by imagehost: manifest, mongodump archive, images/."""
+
+    kind = "imagehost backup"
+    strict = True
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.tar = tarfile.open(path, "r:")
+        except tarfile.TarError as exc:
+            raise RestoreError(f"{path} is neither an imagehost backup nor a mongodump archive "
+                               f"({exc})") from None  # fmt: skip
+        self.members: dict[str, tarfile.TarInfo] = {}
+        self.manifest: dict = {}
+
+    def close(self) -> None:
+        self.tar.close()
+
+    def verify(self, say: Callable[[str], None]) -> None:
+        """The manifest names every member and every member has its sha256."""
+        for info in self.tar:
+            if not info.isreg():
+                raise RestoreError(f"the backup holds {info.name!r}, which is not a plain file")
+            if info.name in self.members:
+                raise RestoreError(f"the backup holds {info.name!r} twice")
+            self.members[info.name] = info
+        if MANIFEST_MEMBER not in self.members or ARCHIVE_MEMBER not in self.members:
+            raise RestoreError(f"not an imagehost backup: no {MANIFEST_MEMBER} or {ARCHIVE_MEMBER}")
+        try:
+            manifest = json.loads(self.read(MANIFEST_MEMBER))
+        except ValueError as exc:
+            raise RestoreError(f"{MANIFEST_MEMBER} is not valid JSON: {exc}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            raise RestoreError(f"{MANIFEST_MEMBER} is not an imagehost backup manifest")
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise RestoreError(f"{MANIFEST_MEMBER} has no list of files")
+        listed, present = set(files), set(self.members) - {MANIFEST_MEMBER}
+        if listed != present:
+            odd = sorted(listed ^ present)[:5]
+            raise RestoreError(f"the manifest and the backup's files differ: {', '.join(odd)}")
+        for name in present:
+            if name != ARCHIVE_MEMBER and not (
+                name.startswith(IMAGES_PREFIX) and NAME_PATTERN.match(name[len(IMAGES_PREFIX) :])
+            ):
+                raise RestoreError(f"the backup holds an unexpected file {name!r}")
+        say(f"checking the sha256 of {len(present)} files")
+        for name in sorted(present):
+            with self.open(name) as stream:
+                if _sha256(stream) != files[name]:
+                    raise RestoreError(f"{name} is damaged: its sha256 is not the manifest's")
+        self.manifest = manifest
+
+    def open(self, name: str) -> BinaryIO:
+        stream = self.tar.extractfile(self.members[name])
+        assert stream is not None
+        return stream
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as stream:
+            return stream.read()
+
+    def archive(self) -> BinaryIO:
+        return open_archive(self.open(ARCHIVE_MEMBER))
+
+    def preferred_db(self) -> str:
+        database = self.manifest.get("database")
+        return database.get("db", "") if isinstance(database, dict) else ""
+
+    def has_file(self, name: str) -> bool:
+        return IMAGES_PREFIX + name in self.members
+
+    def file_sha256(self, name: str) -> str:
+        return self.manifest["files"][IMAGES_PREFIX + name]
+
+
+class _ArchiveSource:
+    """A plain mongodump archive (gzipped or not): records only, no image files."""
+
+    kind = "mongodump archive"
+    strict = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        pass
+
+    def verify(self, say: Callable[[str], None]) -> None:
+        say("a plain mongodump archive: it holds records only, no image files")
+
+    def archive(self) -> BinaryIO:
+        return open_archive(self.path)
+
+    def preferred_db(self) -> str:
+        return ""
+
+    def has_file(self, name: str) -> bool:
+        return False
+
+
+class _Plan:
+    """What the archive holds for the app, found by reading it once, CRCs and all."""
+
+    def __init__(self, source, target_db: str) -> None:
+        self.source = source
+        self.target_db = target_db
+        self.namespace: tuple[str, str] | None = None
+        self.records = 0
+        self.files: set[str] = set()
+        self.skipped = 0
+        self.notes: list[str] = []
+
+    def scan(self) -> None:
+        names: set[str] = set()
+        for record in self.records_of_archive(check=True):
+            if record.name in names:
+                raise RestoreError(f"the archive holds the record {record.name} twice")
+            names.add(record.name)
+            self.records += 1
+            for name in record.files:
+                if self.source.strict and not self.source.has_file(name):
+                    raise RestoreError(f"the record {record.name} has no file {name} in the backup")
+                if self.source.has_file(name):
+                    self.files.add(name)
+        if self.skipped:
+            self.notes.append(f"{self.skipped} documents are not image records and were skipped")
+
+    def records_of_archive(self, check: bool = False) -> Iterator[_Record]:
+        """The image records of the chosen collection; the whole archive is read to its end,
+        so a CRC mismatch anywhere raises (after the records before it were yielded)."""
+        infos: list[CollectionInfo] = []
+        try:
+            with self.source.archive() as stream:
+                for item in read_archive(stream):
+                    if isinstance(item, CollectionInfo):
+                        infos.append(item)
+                    elif isinstance(item, ArchiveDocument):
+                        if self.namespace is None:
+                            self.namespace = self.choose(infos)
+                        if (item.db, item.collection) == self.namespace:
+                            record = self.record(item.raw, check)
+                            if record is not None:
+                                yield record
+        except (ArchiveError, OSError, EOFError) as exc:
+            raise RestoreError(f"the database archive is damaged: {exc}") from None
+        if self.namespace is None:
+            self.namespace = self.choose(infos)
+
+    def choose(self, infos: list[CollectionInfo]) -> tuple[str, str]:
+        """The `images` collection to restore, and a note on every other one."""
+        candidates = [i for i in infos if i.collection == COLLECTION and i.type == "collection"]
+        preferred = [i for i in candidates if i.db in (self.source.preferred_db(), self.target_db)]
+        chosen = (preferred or candidates)[:1]
+        if not chosen:
+            held = ", ".join(i.namespace for i in infos) or "nothing"
+            raise RestoreError(
+                f"no `{COLLECTION}` collection in this archive (it holds {held}): "
+                "imagehost restores only its image records"
+            )
+        if len(candidates) > 1 and not preferred:
+            held = ", ".join(i.namespace for i in candidates)
+            raise RestoreError(f"several `{COLLECTION}` collections ({held}); which one is unclear")
+        others = [i.namespace for i in infos if i is not chosen[0]]
+        if others:
+            self.notes.append(f"not restored (not imagehost's records): {', '.join(others)}")
+        return chosen[0].db, chosen[0].collection
+
+    def record(self, raw: bytes, check: bool) -> _Record | None:
+        try:
+            doc = bson.decode(raw)
+        except (InvalidBSON, ValueError, TypeError) as exc:
+            raise RestoreError(f"a record is not valid BSON: {exc}") from None
+        name, thumb = doc.get("name"), doc.get("thumbnail", "")
+        if (
+            isinstance(name, str)
+            and NAME_PATTERN.match(name)
+            and isinstance(thumb, str)
+            and (not thumb or NAME_PATTERN.match(thumb))
+        ):
+            return _Record(raw, doc)
+        if self.source.strict:
+            raise RestoreError(f"a record of the backup is not an image record: {doc.get('_id')}")
+        if check:
+            self.skipped += 1
+        return None
+
+
+async def _in_thread(func: Callable, *args):
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+async def _batches(plan: _Plan) -> AsyncIterator[list[_Record]]:
+    """The records in batches, read on a thread so the database calls stay on the loop."""
+    records = plan.records_of_archive()
+
+    def take() -> list[_Record]:
+        return [record for record, _ in zip(records, range(BATCH), strict=False)]
+
+    while batch := await _in_thread(take):
+        yield batch
+
+
+async def restore(
+    path: Path,
+    repo: ImageRepository,
+    storage: LocalStorage,
+    *,
+    replace: bool = False,
+    say: Callable[[str], None] = lambda line: None,
+) -> RestoreReport:
+    """Check everything, then restore; RestoreError (with nothing changed) when it cannot."""
+    path = Path(path)
+    if not path.is_file():
+        raise RestoreError(f"no such file: {path}")
+    kind = await _in_thread(_file_kind, path)
+    source = _ArchiveSource(path) if kind == "archive" else await _in_thread(_BackupSource, path)
+    try:
+        return await _restore(source, repo, storage, replace, say)
+    finally:
+        source.close()
+
+
+async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
+    report = RestoreReport(source.kind)
+    await _in_thread(source.verify, say)
+    plan = _Plan(source, repo.db_name)
+    say("reading the database archive and checking its CRCs")
+    await _in_thread(plan.scan)
+    report.records = plan.records
+    report.notes.extend(plan.notes)
+
+    # Compare with what is there already: a database (or a folder) holding nothing else than
+    # this backup's records (and files) is restored into without --replace.
+    say("comparing with the database and the images folder")
+    present = 0
+    async for batch in _batches(plan):
+        stored = await repo.raw_by_name(r.name for r in batch)
+        present += sum(
+            1 for r in batch if r.name in stored and bson.decode(stored[r.name]) == r.doc
+        )
+    existing = await repo.count()
+    conflicts = await _in_thread(_differing_files, plan, storage)
+    if not replace and existing > present:
+        raise RestoreError(
+            f"the database already holds {existing - present} records that are not in this "
+            "backup; nothing was changed (restore with --replace to replace them)"
+        )
+    if not replace and conflicts:
+        raise RestoreError(
+            f"{len(conflicts)} files in the images folder differ from the backup's (such as "
+            f"{conflicts[0]}); nothing was changed (restore with --replace to replace them)"
+        )
+
+    say(f"restoring {len(plan.files)} files")
+    written = await _in_thread(_write_files, plan, storage, replace)
+    report.files_written = written
+    report.files_present = len(plan.files) - written
+
+    say(f"restoring {plan.records} records")
+    if replace:
+        report.records_removed = await repo.delete_all()
+        present = 0
+    async for batch in _batches(plan):
+        if not replace:
+            stored = await repo.raw_by_name(r.name for r in batch)
+            batch = [r for r in batch if r.name not in stored]
+        try:
+            report.records_added += await repo.insert_raw(r.raw for r in batch)
+        except BulkWriteError as exc:
+            raise RestoreError(
+                f"a record could not be inserted ({exc.details.get('writeErrors', [{}])[0]}); "
+                f"{report.records_added} were; run the restore again with --replace"
+            ) from None
+    report.records_present = present
+    await repo.ensure_indexes()
+    if not source.strict:
+        report.missing_files = await _in_thread(_count_missing, plan, storage)
+        if report.missing_files:
+            report.notes.append(
+                f"{report.missing_files} records have no image file in the images folder: "
+                "their links answer 404 until the files are put back"
+            )
+    return report
+
+
+def _differing_files(plan: _Plan, storage: LocalStorage) -> list[str]:
+    differing = []
+    for name in sorted(plan.files):
+        try:
+            with storage.path(name).open("rb") as stream:
+                if _sha256(stream) != plan.source.file_sha256(name):
+                    differing.append(name)
+        except FileNotFoundError:
+            continue
+    return differing
+
+
+def _write_files(plan: _Plan, storage: LocalStorage, replace: bool) -> int:
+    written = 0
+    for name in sorted(plan.files):
+        path = storage.path(name)
+        expected = plan.source.file_sha256(name)
+        if path.is_file():
+            with path.open("rb") as stream:
+                if _sha256(stream) == expected:
+                    continue
+        data = plan.source.read(IMAGES_PREFIX + name)
+        storage.put_sync(name, data, replace=replace)
+        written += 1
+    return written
+
+
+def _count_missing(plan: _Plan, storage: LocalStorage) -> int:
+    """How many records lack a file in the images folder."""
+    return sum(
+        1
+        for record in plan.records_of_archive()
+        if not all(storage.path(name).is_file() for name in record.files)
+    )
