@@ -5,7 +5,21 @@ from pathlib import Path
 import tornado.web
 
 from .context import AppContext
+from .handlers.admin import (
+    ImageDeleteHandler,
+    ImagesHandler,
+    LogHandler,
+    LoginHandler,
+    LogoutHandler,
+    PanelHandler,
+)
 from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
+from .handlers.backup import (
+    BackupDeleteHandler,
+    BackupFileHandler,
+    BackupHandler,
+    BackupListHandler,
+)
 from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
@@ -16,6 +30,7 @@ from .storage import IMAGE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = f"({IMAGE_NAME})"
+BACKUP = r"(imagehost-\d{8}T\d{6}Z(?:-\d+)?\.tar)"
 
 
 class ImageHostApp(tornado.web.Application):
@@ -36,6 +51,16 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (rf"{API_PREFIX}/images/{NAME}", ApiImageHandler, deps),
         (r"/api/openapi\.json", OpenApiHandler, deps),
         (r"/api/.*", ApiNotFoundHandler, deps),
+        (r"/admin/login", LoginHandler, deps),
+        (r"/admin/logout", LogoutHandler, deps),
+        (r"/admin/?", PanelHandler, deps),
+        (r"/admin/images", ImagesHandler, deps),
+        (rf"/admin/images/{NAME}/delete", ImageDeleteHandler, deps),
+        (r"/admin/log", LogHandler, deps),
+        (r"/backup/?", BackupHandler, deps),
+        (r"/admin/backups", BackupListHandler, deps),
+        (rf"/admin/backups/{BACKUP}", BackupFileHandler, deps),
+        (rf"/admin/backups/{BACKUP}/delete", BackupDeleteHandler, deps),
     ]
     settings = dict(
         template_path=str(ROOT / "templates"),

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 from imagehost.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
@@ -65,3 +66,12 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def site(stack):
     return Http(stack.http_port)
+
+
+@pytest.fixture
+def log_lines():
+    """What the app logs during the test, one string per line."""
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), format="{level} {message}")
+    yield lines
+    logger.remove(sink)

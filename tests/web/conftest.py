@@ -1,6 +1,8 @@
 """The real app with the embedded database, served on a free port in the test's event loop."""
 
 from contextlib import asynccontextmanager
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
@@ -9,6 +11,7 @@ from tornado.netutil import bind_sockets
 
 from imagehost.app import make_app
 from imagehost.server import build_context
+from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
 from tests.images import multipart
 
 
@@ -46,6 +49,29 @@ class Visitor:
         return await self.client.upload(body, ctype, accept="text/html", headers=headers)
 
 
+class AdminSession(Visitor):
+    """A visitor of the admin area: keeps the cookies the server sets (sign-in, sign-out)."""
+
+    async def request(self, method: str, path: str, *, xsrf: bool = True, htmx: bool = False,
+                      form: dict | None = None, headers: dict | None = None, **kwargs):  # fmt: skip
+        sent = self.headers(htmx=htmx, xsrf=xsrf and method != "GET", Accept="text/html")
+        sent.update(headers or {})
+        if form is not None:
+            kwargs["body"] = urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        response = await self.client.request(method, path, headers=sent, **kwargs)
+        for header in response.headers.get_list("Set-Cookie"):
+            for name, morsel in SimpleCookie(header).items():
+                if morsel.value and "1970" not in morsel["expires"]:
+                    self.cookies[name] = morsel.value
+                else:
+                    self.cookies.pop(name, None)  # cleared
+        return response
+
+    async def login(self, password: str = ADMIN_PASSWORD):
+        return await self.request("POST", "/admin/login", form={"password": password})
+
+
 class Client:
     """A small HTTP client for the tests: never raises on 4xx/5xx."""
 
@@ -72,6 +98,12 @@ class Client:
         cookies = dict(c.split(";")[0].split("=", 1) for c in page.headers.get_list("Set-Cookie"))
         xsrf = page.body.decode().split('name="_xsrf" value="')[1].split('"')[0]
         return Visitor(self, cookies, xsrf)
+
+
+@pytest.fixture
+def settings(settings):
+    """The shared settings with an admin password (as its argon2 hash)."""
+    return settings.replace(admin_password_hash=ADMIN_HASH)
 
 
 @pytest.fixture
@@ -106,3 +138,18 @@ async def serving(app, settings):
 async def client(app, ctx):
     async with serving(app, ctx.settings) as http:
         yield http
+
+
+@pytest.fixture
+async def visitor(client) -> AdminSession:
+    """A browser that has not signed in (it has opened the main page)."""
+    visited = await client.visit()
+    return AdminSession(client, visited.cookies, visited.xsrf)
+
+
+@pytest.fixture
+async def admin(visitor) -> AdminSession:
+    """A browser signed in to the admin area."""
+    response = await visitor.login()
+    assert response.code == 303, response.body
+    return visitor
