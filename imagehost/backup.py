@@ -40,7 +40,7 @@ _LOCK = ".backup.lock"
 _STATUS = ".backup-status.json"
 # Work folders of runs in progress; a crashed run leaves one, removed by the next run.
 _PARTIAL = ".partial-"
-_CHUNK = 1024 * 1024
+_CHUNK = 256 * 1024
 _STATUS_EVERY = 0.25  # seconds between two progress writes
 
 
@@ -230,10 +230,19 @@ class BackupService:
         """Start a backup in the background, or return the status of the one already running."""
         lock = _Lock(self._lock_path)
         if not await self._io(lock.acquire):
-            return await self.status()
+            return await self._running_elsewhere()
         status = await self._io(self._begin)
         self._task = asyncio.create_task(self._run_locked(lock, status))
         return status
+
+    async def _running_elsewhere(self) -> BackupStatus:
+        # The run holding the lock may not have written its status yet: give it a moment.
+        for _ in range(20):
+            status = await self.status()
+            if status.running:
+                return status
+            await asyncio.sleep(0.025)
+        return BackupStatus(state="running", phase="starting")
 
     async def run(self) -> BackupFile:
         """Make a backup now and return it (the command line); BackupBusy if one is running."""

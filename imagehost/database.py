@@ -207,7 +207,8 @@ class ImageRepository:
     async def raw_documents(self) -> AsyncIterator[bytes]:
         """Every record as raw BSON, exactly as stored (for backups), in _id order."""
         try:
-            async for doc in self._raw.find({}).sort("_id", ASCENDING):
+            # Bounded batches: the server would otherwise send up to 16 MB at a time.
+            async for doc in self._raw.find({}).sort("_id", ASCENDING).batch_size(100):
                 yield doc.raw
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc

@@ -1,7 +1,10 @@
 """Backups in the admin area: start one (POST /backup/), follow it, list, download, delete."""
 
+from dataclasses import asdict
+
 from tornado.iostream import StreamClosedError
 
+from ..backup import BackupStatus
 from .admin import AdminHandler
 
 CHUNK = 256 * 1024
@@ -15,23 +18,22 @@ class BackupHandler(AdminHandler):
 
     async def post(self) -> None:
         status = await self.ctx.backups.start()
-        if self.wants() == "json" and not self.is_htmx:
-            self.set_status(202)
-            self.finish({"state": status.state, "phase": status.phase, "percent": status.percent})
-        elif self.is_htmx:
+        if self.is_htmx or self.wants() == "json":
+            self.set_status(200 if self.is_htmx else 202)
             await self.answer(status)
         else:
             self.redirect("/admin", status=303)
 
-    async def answer(self, status) -> None:
-        if self.is_htmx and status.ended:
-            # The list below the button refreshes itself on this event.
-            self.set_header("HX-Trigger", "backups-changed")
-        if not self.is_htmx and self.wants() == "json":
-            self.finish({"state": status.state, "phase": status.phase, "percent": status.percent,
-                         "file": status.file, "message": status.message})  # fmt: skip
-            return
-        self.render("_backup_status.html", status=status)
+    async def answer(self, status: BackupStatus) -> None:
+        if self.is_htmx:
+            if status.ended:
+                # The list below the button refreshes itself on this event.
+                self.set_header("HX-Trigger", "backups-changed")
+            self.render("_backup_status.html", status=status)
+        elif self.wants() == "json":
+            self.finish(asdict(status))
+        else:
+            self.render("_backup_status.html", status=status)
 
 
 class BackupListHandler(AdminHandler):

@@ -1,0 +1,79 @@
+"""Helpers for the backup tests: records with files made quickly, and reading a backup back."""
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import secrets
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import bson
+
+from imagehost.database import ImageRecord
+
+
+async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
+    """`count` records, each with an image and a thumbnail of random bytes (the backup copies
+    files as they are; it never decodes them). Written directly: this is set-up, not the test."""
+    records = []
+    for index in range(count):
+        stem = secrets.token_urlsafe(12)
+        record = ImageRecord(
+            name=f"{stem}.png", original_name=f"r{index}.png", format="png", width=1,
+            height=1, size=size, sha256="0" * 64, delete_token_hash="0" * 64,
+            thumbnail=f"{stem}.thumb.jpg",
+        )  # fmt: skip
+        ctx.storage.path(record.name).write_bytes(os.urandom(size))
+        ctx.storage.path(record.thumbnail).write_bytes(os.urandom(max(1, size // 10)))
+        records.append(record)
+    await ctx.repo.insert_raw(bson.encode(record.to_document()) for record in records)
+    return records
+
+
+async def raw_records(ctx) -> list[bytes]:
+    return [raw async for raw in ctx.repo.raw_documents()]
+
+
+def stored_files(ctx) -> dict[str, bytes]:
+    root = ctx.settings.images_dir
+    return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()}
+
+
+def wipe(ctx) -> None:
+    """Lose everything the backup should bring back: the images folder's files (the database
+    is emptied by the caller, which is async)."""
+    for path in ctx.settings.images_dir.iterdir():
+        path.unlink()
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {info.name: tar.extractfile(info).read() for info in tar.getmembers()}
+
+
+def rewrite_backup(path: Path, change: Callable[[str, bytes], bytes]) -> None:
+    """Rewrite a backup with some members changed and the manifest's sha256s made to match,
+    so that only the checks below the manifest can notice."""
+    contents = members(path)
+    manifest = json.loads(contents["manifest.json"])
+    for name in list(contents):
+        if name != "manifest.json":
+            contents[name] = change(name, contents[name])
+            manifest["files"][name] = hashlib.sha256(contents[name]).hexdigest()
+    contents["manifest.json"] = json.dumps(manifest).encode()
+    write_backup(path, contents)
+
+
+def write_backup(path: Path, contents: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w") as tar:
+        for name, data in contents.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def regzip(data: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    return gzip.compress(change(gzip.decompress(data)))

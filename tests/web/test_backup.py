@@ -1,0 +1,465 @@
+"""Backups and restores with the app and the embedded database: the button, the file, the round
+trip, damage, concurrency, crashes, retention and foreign archives."""
+
+import asyncio
+import gzip
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import bson
+import pytest
+
+from imagehost import archive as archive_module
+from imagehost import backup as backup_module
+from imagehost.archive import ArchiveWriter, CollectionInfo
+from imagehost.backup import BACKUP_NAME
+from imagehost.restore import RestoreError, restore
+from tests import images
+from tests.backups import (
+    add_records,
+    members,
+    raw_records,
+    regzip,
+    rewrite_backup,
+    stored_files,
+    wipe,
+    write_backup,
+)
+from tests.conftest import ROOT
+from tests.images import multipart
+from tests.unit.mongodump_reader import FormatError, parse_archive
+
+MONGODUMP = ROOT.parent / "shared" / "testdata" / "mongodump"  # real mongodump archives
+
+
+async def upload_three(client) -> list[dict]:
+    bodies = []
+    for data, name in (
+        (images.jpeg((90, 60)), "photo.jpg"),
+        (images.png((30, 20), mode="RGBA"), "logo.png"),
+        (images.gif(frames=3), "anim.gif"),
+    ):
+        body, ctype = multipart([("file", name, data)])
+        response = await client.upload(body, ctype, accept="application/json")
+        assert response.code == 201
+        bodies.append(json.loads(response.body))
+    return bodies
+
+
+async def finished_backup(ctx) -> Path:
+    backup = await ctx.backups.run()
+    return ctx.backups.path(backup.name)
+
+
+def backup_files(ctx) -> list[str]:
+    return sorted(p.name for p in ctx.settings.backup_dir.iterdir() if BACKUP_NAME.match(p.name))
+
+
+# -- the button and its progress -------------------------------------------------------------
+async def test_the_button_starts_a_backup_whose_progress_reaches_100_and_lists_it(admin, client):
+    await upload_three(client)
+    response = await admin.request("POST", "/backup/", htmx=True)
+    assert response.code == 200 and 'id="backup-status"' in response.body.decode()
+    for _ in range(200):
+        fragment = await admin.request("GET", "/backup/", htmx=True)
+        if "HX-Trigger" in fragment.headers:
+            break
+        assert 'hx-trigger="every 1s"' in fragment.body.decode()  # still polling itself
+        await asyncio.sleep(0.05)
+    assert fragment.headers["HX-Trigger"] == "backups-changed"
+    done = fragment.body.decode()
+    assert 'value="100"' in done and "every 1s" not in done  # polling stops
+    listing = (await admin.request("GET", "/admin/backups", htmx=True)).body.decode()
+    name = re.search(r"imagehost-\d{8}T\d{6}Z(-\d+)?\.tar", done).group(0)
+    assert f'href="/admin/backups/{name}"' in listing
+
+
+async def test_pressing_again_while_a_backup_runs_shows_that_run(admin, ctx):
+    await add_records(ctx, 30, size=512 * 1024)
+    first, second = await asyncio.gather(
+        admin.request("POST", "/backup/", headers={"Accept": "application/json"}),
+        admin.request("POST", "/backup/", headers={"Accept": "application/json"}),
+    )
+    states = [json.loads(r.body) for r in (first, second)]
+    assert [s["state"] for s in states] == ["running", "running"]
+    assert states[0]["started"] == states[1]["started"]
+    await ctx.backups.wait()
+    assert len(backup_files(ctx)) == 1
+
+
+async def test_a_backup_running_in_another_process_is_shown_not_doubled(admin, ctx):
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(ctx.settings.backup_dir), stdout=subprocess.PIPE
+    )
+    try:
+        assert await holder.stdout.readline() == b"locked\n"
+        response = await admin.request("POST", "/backup/", headers={"Accept": "application/json"})
+        status = json.loads(response.body)
+        assert status["state"] == "running" and status["phase"] == "copying images (3 of 9)"
+        fragment = (await admin.request("GET", "/backup/", htmx=True)).body.decode()
+        assert "copying images (3 of 9) · 33%" in fragment and 'value="33"' in fragment
+    finally:
+        holder.kill()
+        await holder.wait()
+    status = json.loads(
+        (await admin.request("GET", "/backup/", headers={"Accept": "application/json"})).body
+    )
+    assert status["state"] == "interrupted"
+    assert backup_files(ctx) == []
+
+
+HOLD_LOCK = """
+import fcntl, json, os, sys, time
+folder = sys.argv[1]
+fd = os.open(os.path.join(folder, ".backup.lock"), os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+status = {"state": "running", "phase": "copying images (3 of 9)", "percent": 33,
+          "started": "2030-01-01T00:00:00+00:00", "pid": os.getpid()}
+with open(os.path.join(folder, ".backup-status.json"), "w") as out:
+    json.dump(status, out)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+async def test_download_and_delete_a_backup(admin, ctx):
+    await add_records(ctx, 2)
+    path = await finished_backup(ctx)
+    response = await admin.request("GET", f"/admin/backups/{path.name}")
+    assert response.code == 200 and response.body == path.read_bytes()
+    assert response.headers["Content-Type"] == "application/x-tar"
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{path.name}"'
+    listing = await admin.request("POST", f"/admin/backups/{path.name}/delete", htmx=True)
+    assert listing.code == 200 and path.name not in listing.body.decode()
+    assert not path.exists()
+    missing = await admin.request("GET", f"/admin/backups/{path.name}")
+    assert missing.code == 404
+    assert (await admin.request("GET", "/admin/backups/..%2Fmanifest.json")).code == 404
+
+
+async def test_only_the_newest_backup_keep_backups_stay(ctx):
+    ctx.backups.keep = 2
+    made = [(await ctx.backups.run()).name for _ in range(3)]
+    assert backup_files(ctx) == sorted(made[1:])
+    assert [b.name for b in await ctx.backups.list_files()] == made[:0:-1]
+
+
+# -- what is in the file ---------------------------------------------------------------------
+async def test_the_archive_passes_the_independent_reader_and_the_manifest_is_right(client, ctx):
+    await upload_three(client)
+    path = await finished_backup(ctx)
+    contents = members(path)
+    manifest = json.loads(contents.pop("manifest.json"))
+    assert manifest["format"] == "imagehost-backup" and manifest["app_version"]
+    assert manifest["counts"]["records"] == 3 and manifest["counts"]["image_files"] == 6
+    assert set(manifest["files"]) == set(contents)
+    for name, data in contents.items():
+        assert manifest["files"][name] == hashlib.sha256(data).hexdigest()
+
+    parsed = parse_archive(contents["mongodump.archive.gz"])  # checks every CRC
+    namespace = f"{ctx.settings.mongodb_db}.images"
+    assert list(parsed.metadata) == [namespace] and parsed.crcs[namespace] != 0
+    assert parsed.documents[namespace] == await raw_records(ctx)
+    assert parsed.prelude[0]["size"] == sum(len(d) for d in parsed.documents[namespace])
+    indexes = {i["name"]: i for i in parsed.metadata[namespace]["indexes"]}
+    assert set(indexes) == {"_id_", "name_unique", "owner_created", "created"}
+    assert indexes["name_unique"]["unique"] is True
+    assert indexes["created"]["key"] == {"created_at": {"$numberInt": "-1"},
+                                         "name": {"$numberInt": "-1"}}  # fmt: skip
+    for raw in parsed.documents[namespace]:
+        record = bson.decode(raw)
+        assert f"images/{record['name']}" in contents
+        assert f"images/{record['thumbnail']}" in contents
+        assert hashlib.sha256(contents[f"images/{record['name']}"]).hexdigest() == record["sha256"]
+
+
+async def test_a_record_whose_files_vanished_is_left_out(ctx):
+    records = await add_records(ctx, 3)
+    (ctx.settings.images_dir / records[1].thumbnail).unlink()
+    path = await finished_backup(ctx)
+    contents = members(path)
+    manifest = json.loads(contents["manifest.json"])
+    assert manifest["counts"]["left_out"] == 1 and manifest["counts"]["records"] == 2
+    parsed = parse_archive(contents["mongodump.archive.gz"])
+    names = [bson.decode(d)["name"] for d in parsed.documents[f"{ctx.settings.mongodb_db}.images"]]
+    assert records[1].name not in names and len(names) == 2
+    assert f"images/{records[1].name}" not in contents
+    assert "left out" in ctx.backups.status_sync().message
+
+
+async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, ctx, monkeypatch):
+    existing = await add_records(ctx, 40, size=256 * 1024)
+    copy_files = backup_module._Copy.copy_record_files
+
+    def slowly(self, tar, raw):  # a slow disk: the copy takes long enough to overlap
+        time.sleep(0.005)
+        return copy_files(self, tar, raw)
+
+    monkeypatch.setattr(backup_module._Copy, "copy_record_files", slowly)
+    await ctx.backups.start()
+    overlapped = 0
+    while ctx.backups.status_sync().running:  # upload and delete for as long as it runs
+        body, ctype = multipart([("file", f"during{overlapped}.png", images.png())])
+        response = await client.upload(body, ctype, accept="application/json")
+        assert response.code == 201
+        await ctx.uploads.delete(existing.pop())
+        overlapped += ctx.backups.status_sync().running
+    await ctx.backups.wait()
+    assert overlapped >= 1  # at least one upload and one delete began and ended mid-backup
+    status = ctx.backups.status_sync()
+    assert status.state == "done", status
+    contents = members(ctx.backups.path(status.file))
+    manifest = json.loads(contents["manifest.json"])
+    parsed = parse_archive(contents["mongodump.archive.gz"])
+    docs = [bson.decode(d) for d in parsed.documents[f"{ctx.settings.mongodb_db}.images"]]
+    assert len(docs) == manifest["counts"]["records"]
+    assert set(contents) == {"manifest.json", "mongodump.archive.gz"} | {
+        f"images/{doc[key]}" for doc in docs for key in ("name", "thumbnail")
+    }  # every record in the dump has its files in the tar, and no file is there without one
+    for name, data in contents.items():
+        if name != "manifest.json":
+            assert hashlib.sha256(data).hexdigest() == manifest["files"][name]
+
+
+async def test_memory_stays_flat_with_six_times_the_records(ctx, monkeypatch):
+    # Small fixed buffers, so that what does not depend on the count is filled at both sizes.
+    monkeypatch.setattr(backup_module, "_CHUNK", 16 * 1024)
+    monkeypatch.setattr(archive_module, "_WRITE_BUFFER_SIZE", 16 * 1024)
+
+    async def peak_for(count: int) -> int:
+        await ctx.repo.delete_all()
+        wipe(ctx)
+        await add_records(ctx, count, size=64)
+        tracemalloc.start()
+        try:
+            await ctx.backups.run()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small = await peak_for(200)
+    large = await peak_for(1200)
+    # 1000 more records are 2000 more files: keeping their names, hashes or tar entries in
+    # memory would add 300 KB to 2 MB here.
+    assert large - small < 150_000, (small, large)
+
+
+# -- a crash ---------------------------------------------------------------------------------
+def command_env(settings) -> dict:
+    return {
+        **os.environ,
+        "VAR_DIR": str(settings.var_dir),
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DB": settings.mongodb_db,
+        "COOKIE_SECRET": settings.cookie_secret,
+    }
+
+
+async def test_a_backup_killed_halfway_leaves_no_finished_looking_file(ctx):
+    await add_records(ctx, 60, size=2 * 1024 * 1024)
+    folder = ctx.settings.backup_dir
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "imagehost", "backup", cwd=ROOT, env=command_env(ctx.settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    written = 0
+    deadline = time.monotonic() + 60
+    while written < 8 * 1024 * 1024:
+        assert process.returncode is None, "the backup ended before it could be killed"
+        assert time.monotonic() < deadline
+        written = sum(p.stat().st_size for p in folder.glob(".partial-*/backup.tar"))
+        await asyncio.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    assert written < 100 * 1024 * 1024  # killed halfway, not at the end
+    assert backup_files(ctx) == []
+    assert list(folder.glob("*.tar")) == []
+    assert ctx.backups.status_sync().state == "interrupted"
+    # The next run cleans up after the dead one and works.
+    backup = await ctx.backups.run()
+    assert backup_files(ctx) == [backup.name]
+    assert list(folder.glob(".partial-*")) == []
+
+
+# -- restoring -------------------------------------------------------------------------------
+async def test_round_trip_brings_back_identical_records_and_files(client, ctx):
+    bodies = await upload_three(client)
+    before_records = await raw_records(ctx)
+    before_files = stored_files(ctx)
+    path = await finished_backup(ctx)
+
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    assert await raw_records(ctx) == [] and stored_files(ctx) == {}
+
+    report = await restore(path, ctx.repo, ctx.storage)
+    assert (report.records_added, report.files_written) == (3, 6)
+    after = await raw_records(ctx)
+    assert [bson.decode(r) for r in after] == [bson.decode(r) for r in before_records]
+    assert stored_files(ctx) == before_files
+    for body in bodies:  # the delete links (token hashes) work again
+        path_only = body["delete_url"].replace(client.base, "")
+        response = await client.request("DELETE", path_only, headers={"Accept": "application/json"})
+        assert response.code == 200
+    assert stored_files(ctx) == {}
+
+
+async def test_restoring_twice_is_harmless(ctx):
+    await add_records(ctx, 5)
+    path = await finished_backup(ctx)
+    records, files = await raw_records(ctx), stored_files(ctx)
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    first = await restore(path, ctx.repo, ctx.storage)
+    second = await restore(path, ctx.repo, ctx.storage)
+    assert (first.records_added, first.files_written) == (5, 10)
+    assert (second.records_added, second.records_present, second.files_written) == (0, 5, 0)
+    assert await raw_records(ctx) == records and stored_files(ctx) == files
+
+
+async def test_a_non_empty_database_is_refused_without_replace(ctx):
+    kept = await add_records(ctx, 3)
+    path = await finished_backup(ctx)
+    extra = await add_records(ctx, 1)
+    before, files = await raw_records(ctx), stored_files(ctx)
+    with pytest.raises(RestoreError, match="1 records that are not in this backup"):
+        await restore(path, ctx.repo, ctx.storage)
+    assert await raw_records(ctx) == before and stored_files(ctx) == files
+
+    report = await restore(path, ctx.repo, ctx.storage, replace=True)
+    assert (report.records_removed, report.records_added) == (4, 3)
+    names = {bson.decode(r)["name"] for r in await raw_records(ctx)}
+    assert names == {r.name for r in kept}
+    assert extra[0].name in stored_files(ctx)  # files outside the backup are left alone
+
+
+async def test_a_file_that_differs_is_refused_without_replace_and_replaced_with_it(ctx):
+    records = await add_records(ctx, 2)
+    path = await finished_backup(ctx)
+    good = stored_files(ctx)
+    (ctx.settings.images_dir / records[0].name).write_bytes(b"changed since the backup")
+    with pytest.raises(RestoreError, match="differ from the backup"):
+        await restore(path, ctx.repo, ctx.storage)
+    assert (ctx.settings.images_dir / records[0].name).read_bytes() == b"changed since the backup"
+    report = await restore(path, ctx.repo, ctx.storage, replace=True)
+    assert report.files_written == 1 and stored_files(ctx) == good
+
+
+@pytest.mark.parametrize("where", ["image", "manifest-listed archive", "tar header"])
+async def test_a_damaged_backup_is_refused_and_nothing_is_touched(ctx, where):
+    await add_records(ctx, 3)
+    path = await finished_backup(ctx)
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    with tarfile.open(path) as tar:
+        target = next(
+            m for m in tar.getmembers()
+            if (where == "image" and m.name.startswith("images/"))
+            or (where != "image" and m.name == "mongodump.archive.gz")
+        )  # fmt: skip
+    data = bytearray(path.read_bytes())
+    offset = target.offset if where == "tar header" else target.offset_data + target.size // 2
+    data[offset + (5 if where == "tar header" else 0)] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(RestoreError) as refused:
+        await restore(path, ctx.repo, ctx.storage)
+    assert "damaged" in str(refused.value) or "backup" in str(refused.value)
+    assert await ctx.repo.count() == 0 and stored_files(ctx) == {}
+
+
+async def test_a_crc_mismatch_inside_the_archive_is_refused(ctx):
+    records = await add_records(ctx, 3)
+    path = await finished_backup(ctx)
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    victim = records[1].original_name.encode()  # same length, so the BSON stays valid
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != "mongodump.archive.gz":
+            return data
+        return regzip(data, lambda raw: raw.replace(victim, victim.upper()))
+
+    rewrite_backup(path, change)
+    with pytest.raises(FormatError, match="CRC mismatch"):
+        parse_archive(members(path)["mongodump.archive.gz"])
+    with pytest.raises(RestoreError, match="CRC mismatch"):
+        await restore(path, ctx.repo, ctx.storage)
+    assert await ctx.repo.count() == 0 and stored_files(ctx) == {}
+
+
+async def test_a_backup_whose_record_lacks_its_file_is_refused(ctx):
+    records = await add_records(ctx, 2)
+    path = await finished_backup(ctx)
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    contents = members(path)
+    del contents[f"images/{records[0].thumbnail}"]
+    manifest = json.loads(contents["manifest.json"])
+    del manifest["files"][f"images/{records[0].thumbnail}"]
+    contents["manifest.json"] = json.dumps(manifest).encode()
+    write_backup(path, contents)
+    with pytest.raises(RestoreError, match=f"no file {records[0].thumbnail}"):
+        await restore(path, ctx.repo, ctx.storage)
+    assert await ctx.repo.count() == 0 and stored_files(ctx) == {}
+
+
+# -- archives made by mongodump --------------------------------------------------------------
+@pytest.mark.parametrize("name", ["test.bar.archive.gz", "test.bar.archive"])
+async def test_a_real_mongodump_archive_is_read_and_its_foreign_data_refused(ctx, name):
+    with pytest.raises(RestoreError) as refused:
+        await restore(MONGODUMP / name, ctx.repo, ctx.storage)
+    message = str(refused.value)
+    assert "no `images` collection" in message
+    assert "test.bar" in message and "admin.system.version" in message
+    assert await ctx.repo.count() == 0
+
+
+async def test_a_malformed_mongodump_archive_is_refused_clearly(ctx):
+    with pytest.raises(RestoreError, match="not valid JSON"):
+        await restore(MONGODUMP / "bad-format.archive", ctx.repo, ctx.storage)
+
+
+async def test_a_mongodump_archive_of_an_imagehost_database_restores_its_records(ctx, tmp_path):
+    """What `mongodump --archive --gzip --db=prod` of a production database looks like: the
+    records come back (renamed into MONGODB_DB); the files must come from elsewhere."""
+    await add_records(ctx, 4)
+    raws = await raw_records(ctx)
+    files = stored_files(ctx)
+    archive = tmp_path / "prod.archive.gz"
+    version = bson.encode({"_id": "featureCompatibilityVersion", "version": "7.0"})
+    junk = bson.encode({"_id": 1, "hello": "not an image record"})
+
+    with gzip.open(archive, "wb") as out:
+        writer = ArchiveWriter(out, server_version="7.0.14", tool_version="100.9.4")
+        writer.write_prelude(
+            [
+                CollectionInfo("prod", "images", [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
+                               sum(map(len, raws)) + len(junk)),
+                CollectionInfo("admin", "system.version", [], len(version)),
+            ]
+        )  # fmt: skip
+        writer.write_segment("prod", "images", raws[:2])
+        writer.write_segment("admin", "system.version", [version])
+        writer.write_segment("prod", "images", [*raws[2:], junk])
+        writer.close()
+    await ctx.repo.delete_all()
+    (ctx.settings.images_dir / bson.decode(raws[0])["name"]).unlink()
+
+    report = await restore(archive, ctx.repo, ctx.storage)
+    assert report.source == "mongodump archive"
+    assert report.records_added == 4 and report.files_written == 0
+    assert await raw_records(ctx) == raws
+    assert report.missing_files == 1
+    notes = " ".join(report.notes)
+    assert "admin.system.version" in notes and "1 documents are not image records" in notes
+    assert "1 records have no image file" in notes
+    assert len(stored_files(ctx)) == len(files) - 1
