@@ -7,11 +7,13 @@ import json
 import os
 import secrets
 import tarfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import bson
 
+from imagehost import backup as backup_module
 from imagehost.database import ImageRecord
 
 
@@ -77,3 +79,14 @@ def write_backup(path: Path, contents: dict[str, bytes]) -> None:
 
 def regzip(data: bytes, change: Callable[[bytes], bytes]) -> bytes:
     return gzip.compress(change(gzip.decompress(data)))
+
+
+def slow_copy(monkeypatch, seconds_per_record: float) -> None:
+    """Make the backup's copy slow (a slow disk), so that other things happen during it."""
+    copy_files = backup_module._Copy.copy_record_files
+
+    def slowly(self, tar, raw):
+        time.sleep(seconds_per_record)
+        return copy_files(self, tar, raw)
+
+    monkeypatch.setattr(backup_module._Copy, "copy_record_files", slowly)

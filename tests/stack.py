@@ -7,6 +7,7 @@ import http.client as httpclient
 import json
 from pathlib import Path
 
+from tests.admin import ADMIN_HASH
 from tests.images import multipart
 
 # nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
@@ -19,8 +20,15 @@ UNLIMITED = {
 
 
 def stack_env(var: Path, **env: str) -> dict:
-    """A stack's settings: its own VAR_DIR, rate limits lifted, and `env` on top."""
-    return {"VAR_DIR": str(var), "COOKIE_SECRET": "e2e-" + "s" * 40, **UNLIMITED, **env}
+    """A stack's settings: its own VAR_DIR, rate limits lifted, the admin area open (with
+    tests.admin's password), and `env` on top."""
+    return {
+        "VAR_DIR": str(var),
+        "COOKIE_SECRET": "e2e-" + "s" * 40,
+        "ADMIN_PASSWORD_HASH": ADMIN_HASH,
+        **UNLIMITED,
+        **env,
+    }
 
 
 class Http:

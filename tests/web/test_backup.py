@@ -30,6 +30,7 @@ from tests.backups import (
     raw_records,
     regzip,
     rewrite_backup,
+    slow_copy,
     stored_files,
     wipe,
     write_backup,
@@ -198,13 +199,7 @@ async def test_a_record_whose_files_vanished_is_left_out(ctx):
 
 async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, ctx, monkeypatch):
     existing = await add_records(ctx, 40, size=256 * 1024)
-    copy_files = backup_module._Copy.copy_record_files
-
-    def slowly(self, tar, raw):  # a slow disk: the copy takes long enough to overlap
-        time.sleep(0.005)
-        return copy_files(self, tar, raw)
-
-    monkeypatch.setattr(backup_module._Copy, "copy_record_files", slowly)
+    slow_copy(monkeypatch, 0.005)
     await ctx.backups.start()
     overlapped = 0
     while ctx.backups.status_sync().running:  # upload and delete for as long as it runs
