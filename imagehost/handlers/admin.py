@@ -12,6 +12,7 @@ from loguru import logger
 from tornado.web import HTTPError, RequestHandler
 
 from ..adminauth import CLOSED_MESSAGE, SESSION_COOKIE
+from ..cards import human_size
 from ..database import DatabaseUnavailable
 from ..logsetup import tail_lines
 from .base import BaseHandler, http_error_for
@@ -21,21 +22,12 @@ PAGE_SIZE = 30
 LOG_LINES = 200
 
 
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size:,} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 class AdminBase(BaseHandler):
     """What the sign-in page and the admin pages share: no caching, XSRF even without cookies."""
 
     def get_template_namespace(self) -> dict:
         namespace = super().get_template_namespace()
-        namespace.update(human_bytes=human_bytes, url_query=lambda **q: urlencode(q))
+        namespace.update(human_size=human_size, url_query=lambda **q: urlencode(q))
         return namespace
 
     def set_default_headers(self) -> None:

@@ -1,10 +1,10 @@
-"""Small pure parts of the admin area: settings, log tail, sizes, safe redirects, sign-in."""
+"""Small pure parts of the admin area: settings, log tail, safe redirects, sign-in."""
 
 import argon2
 import pytest
 
 from imagehost.adminauth import AdminAuth
-from imagehost.handlers.admin import human_bytes, safe_next
+from imagehost.handlers.admin import safe_next
 from imagehost.logsetup import tail_lines
 from imagehost.settings import SettingsError, load_settings
 
@@ -59,11 +59,6 @@ def test_tail_lines_reads_the_end_of_a_big_file(tmp_path):
     )
     path.write_text("one\ntwo")
     assert tail_lines(path, 200) == ["one", "two"]
-
-
-def test_human_bytes():
-    assert human_bytes(0) == "0 bytes" and human_bytes(1023) == "1,023 bytes"
-    assert human_bytes(1536) == "1.5 KiB" and human_bytes(5 * 1024**3) == "5.0 GiB"
 
 
 @pytest.mark.parametrize(

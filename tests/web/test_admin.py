@@ -205,7 +205,7 @@ async def test_the_panel_shows_the_totals(admin, client, ctx):
     assert re.search(r'id="total-images">4<', page)
     assert re.search(r'id="total-today">3<', page)
     assert f'id="total-bytes" title="{sum(sizes) + 1000:,} bytes">' in page
-    assert re.search(r'id="disk-free" title="[\d,]+ bytes">[\d.,]+ (bytes|KiB|MiB|GiB|TiB)<', page)
+    assert re.search(r'id="disk-free" title="[\d,]+ bytes">[\d.,]+ (B|KiB|MiB|GiB)<', page)
 
 
 async def test_totals_of_an_empty_database_are_zero(ctx):

@@ -61,6 +61,15 @@ async def finished_backup(ctx) -> Path:
     return ctx.backups.path(backup.name)
 
 
+async def backed_up_then_lost(ctx, count: int) -> tuple[list, Path]:
+    """`count` records backed up, then the database and the images folder emptied."""
+    records = await add_records(ctx, count)
+    path = await finished_backup(ctx)
+    await ctx.repo.delete_all()
+    wipe(ctx)
+    return records, path
+
+
 def backup_files(ctx) -> list[str]:
     return sorted(p.name for p in ctx.settings.backup_dir.iterdir() if BACKUP_NAME.match(p.name))
 
@@ -351,10 +360,7 @@ async def test_a_file_that_differs_is_refused_without_replace_and_replaced_with_
 
 @pytest.mark.parametrize("where", ["image", "manifest-listed archive", "tar header"])
 async def test_a_damaged_backup_is_refused_and_nothing_is_touched(ctx, where):
-    await add_records(ctx, 3)
-    path = await finished_backup(ctx)
-    await ctx.repo.delete_all()
-    wipe(ctx)
+    records, path = await backed_up_then_lost(ctx, 3)
     with tarfile.open(path) as tar:
         target = next(
             m for m in tar.getmembers()
@@ -372,10 +378,7 @@ async def test_a_damaged_backup_is_refused_and_nothing_is_touched(ctx, where):
 
 
 async def test_a_crc_mismatch_inside_the_archive_is_refused(ctx):
-    records = await add_records(ctx, 3)
-    path = await finished_backup(ctx)
-    await ctx.repo.delete_all()
-    wipe(ctx)
+    records, path = await backed_up_then_lost(ctx, 3)
     victim = records[1].original_name.encode()  # same length, so the BSON stays valid
 
     def change(name: str, data: bytes) -> bytes:
@@ -392,10 +395,7 @@ async def test_a_crc_mismatch_inside_the_archive_is_refused(ctx):
 
 
 async def test_a_backup_whose_record_lacks_its_file_is_refused(ctx):
-    records = await add_records(ctx, 2)
-    path = await finished_backup(ctx)
-    await ctx.repo.delete_all()
-    wipe(ctx)
+    records, path = await backed_up_then_lost(ctx, 2)
     contents = members(path)
     del contents[f"images/{records[0].thumbnail}"]
     manifest = json.loads(contents["manifest.json"])
