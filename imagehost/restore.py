@@ -4,6 +4,7 @@ checksum is checked before anything is touched; then the files, then the records
 
 import asyncio
 import hashlib
+import itertools
 import json
 import tarfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -275,7 +276,7 @@ async def _batches(plan: _Plan) -> AsyncIterator[list[_Record]]:
     records = plan.records_of_archive()
 
     def take() -> list[_Record]:
-        return [record for record, _ in zip(records, range(BATCH), strict=False)]
+        return list(itertools.islice(records, BATCH))
 
     while batch := await _in_thread(take):
         yield batch
@@ -354,6 +355,14 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
             ) from None
     report.records_present = present
     await repo.ensure_indexes()
+    found = 0
+    async for batch in _batches(plan):  # every record of the backup is there now
+        found += len(await repo.raw_by_name(r.name for r in batch))
+    if found != plan.records:
+        raise RestoreError(
+            f"only {found} of the backup's {plan.records} records are in the database after the "
+            "restore; run it again"
+        )
     if not source.strict:
         report.missing_files = await _in_thread(_count_missing, plan, storage)
         if report.missing_files:

@@ -20,6 +20,7 @@ import pytest
 
 from imagehost import archive as archive_module
 from imagehost import backup as backup_module
+from imagehost import restore as restore_module
 from imagehost.archive import ArchiveWriter, CollectionInfo
 from imagehost.backup import BACKUP_NAME
 from imagehost.restore import RestoreError, restore
@@ -315,6 +316,20 @@ async def test_round_trip_brings_back_identical_records_and_files(client, ctx):
         response = await client.request("DELETE", path_only, headers={"Accept": "application/json"})
         assert response.code == 200
     assert stored_files(ctx) == {}
+
+
+async def test_records_are_restored_in_batches_without_losing_any(ctx, monkeypatch):
+    monkeypatch.setattr(restore_module, "BATCH", 3)
+    await add_records(ctx, 10)
+    records = await raw_records(ctx)
+    path = await finished_backup(ctx)
+    await ctx.repo.delete_all()
+    report = await restore(path, ctx.repo, ctx.storage)
+    assert report.records_added == 10 and await raw_records(ctx) == records
+    await ctx.repo.delete_all()
+    await add_records(ctx, 1)
+    with pytest.raises(RestoreError, match="1 records that are not in this backup"):
+        await restore(path, ctx.repo, ctx.storage)
 
 
 async def test_restoring_twice_is_harmless(ctx):
