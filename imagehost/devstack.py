@@ -4,8 +4,10 @@ The app starts its embedded database itself when MONGODB_URI is unset.
 """
 
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +20,31 @@ from .settings import SettingsError, load_settings, prepare_folders
 
 class StackError(RuntimeError):
     pass
+
+
+def free_port() -> int:
+    """A loopback port that is free now, below the kernel's ephemeral range (tests, benchmarks).
+
+    Ports the kernel hands out itself (outgoing connections, nx-27017's `-p 0`) come from the
+    ephemeral range, so a port chosen below it cannot be taken between this call and the bind.
+    """
+    low, high = 20000, _ephemeral_low() - 1
+    for _ in range(200):
+        port = random.randint(low, high)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def find_nginx() -> str:
@@ -42,10 +69,24 @@ def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None)
 
 
 class LocalStack:
-    """Start the app on `app_port` and nginx on `http_port`, with `env` as the app's settings."""
+    """Start the app on `app_port` and nginx on `http_port`, with `env` as the app's settings.
 
-    def __init__(self, env: dict, *, app_port: int, http_port: int) -> None:
+    `app_command` replaces the app (the benchmarks put a bare baseline behind the same nginx);
+    `output`, when given, is the file the processes' own output goes to instead of ours.
+    """
+
+    def __init__(
+        self,
+        env: dict,
+        *,
+        app_port: int,
+        http_port: int,
+        app_command: list[str] | None = None,
+        output: Path | None = None,
+    ) -> None:
         self.env = {**os.environ, **env, "PORT": str(app_port)}
+        self.app_command = app_command or [sys.executable, "-m", "imagehost", "serve"]
+        self.output = output
         self.app_port = app_port
         self.http_port = http_port
         self.settings = load_settings(self.env)
@@ -85,15 +126,21 @@ class LocalStack:
 
     def start_app(self, timeout: float = 60.0) -> subprocess.Popen:
         """Start the app (again, after a crash or a stop) and wait until it answers."""
-        self.app = self._spawn([sys.executable, "-m", "imagehost", "serve"])
+        self.app = self._spawn(self.app_command)
         wait_http(f"http://127.0.0.1:{self.app_port}/healthz", timeout, self.app)
         return self.app
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
+        out = None
+        if self.output is not None:
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            out = self.output.open("ab")
         process = subprocess.Popen(
             command, env=self.env, cwd=Path(__file__).resolve().parent.parent,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
+        if out is not None:
+            out.close()  # the child has its own copy
         self.processes.append(process)
         return process
 

@@ -55,8 +55,6 @@ def write_local_config(
 ) -> Path:
     """Write nginx.conf (and the rendered server) under `run_dir`; returns nginx.conf's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (run_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     variables = template_variables(
         settings,
         listen=f"{listen_host}:{http_port}",
@@ -65,7 +63,14 @@ def write_local_config(
     )
     server = run_dir / "imagehost.conf"
     server.write_text(render(TEMPLATE.read_text(), variables))
+    return write_main_config(settings, run_dir, server)
+
+
+def write_main_config(settings: Settings, run_dir: Path, server: Path) -> Path:
+    """Write run_dir/nginx.conf: local state folders, logs in LOGS_DIR, `server` included."""
     tmp = run_dir / "tmp"
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
     # As root, nginx's workers would switch to `nobody`, who may not reach a checkout
     # under /root; a local run keeps the invoking user.
     user = "user root;\n" if os.geteuid() == 0 else ""

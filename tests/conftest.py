@@ -2,8 +2,6 @@
 stack behind nginx (for the e2e and browser layers)."""
 
 import os
-import random
-import socket
 import subprocess
 import sys
 import uuid
@@ -12,37 +10,12 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from imagehost.devstack import LocalStack
+from imagehost.devstack import LocalStack, free_port
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
 from tests.stack import Http, stack_env
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A port that is free now, below the kernel's ephemeral range.
-
-    Ports the kernel hands out itself (outgoing connections, nx-27017's `-p 0`) come from the
-    ephemeral range, so a port chosen below it cannot be taken between this call and the bind.
-    """
-    low, high = 20000, _ephemeral_low() - 1
-    for _ in range(200):
-        port = random.randint(low, high)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found")
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
 
 
 def run_imagehost(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:

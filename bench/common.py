@@ -1,0 +1,316 @@
+"""What the benchmarks share: the stacks they start, the wrk load generator, RSS, tables.
+
+Every benchmark runs the real stack as `make run` starts it (imagehost.devstack.LocalStack:
+app + embedded nx-27017 + nginx with the project's config) on free loopback ports.
+"""
+
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from imagehost.devstack import LocalStack, free_port
+from tests.images import multipart
+
+ROOT = Path(__file__).resolve().parent.parent
+LOAD_SCRIPT = Path(__file__).resolve().parent / "load.lua"
+MIB = 1024 * 1024
+
+
+# -- images ----------------------------------------------------------------------------------
+
+
+def photo_jpeg(size: tuple[int, int], max_bytes: int) -> bytes:
+    """A photo-like JPEG (smooth colour fields plus grain) of `size`, as close under
+    `max_bytes` as a JPEG quality between 40 and 98 gets it: decoding it costs what a real
+    photo of that size costs, unlike a flat colour or pure noise."""
+    width, height = size
+    coarse = Image.effect_noise((max(2, width // 64), max(2, height // 64)), 80)
+    field = coarse.resize(size, Image.Resampling.BICUBIC)
+    gradient = Image.linear_gradient("L").resize(size)
+    grain = Image.effect_noise(size, 30)
+    image = Image.merge(
+        "RGB",
+        (
+            Image.blend(field, gradient, 0.5),
+            Image.blend(field, grain, 0.5),
+            Image.blend(gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grain, 0.5),
+        ),
+    )
+    best = b""
+    low, high = 40, 98
+    while low <= high:
+        quality = (low + high) // 2
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=quality)
+        if out.tell() <= max_bytes:
+            best, low = out.getvalue(), quality + 1
+        else:
+            high = quality - 1
+    if not best:
+        raise ValueError(f"no JPEG of {size} fits in {max_bytes} bytes")
+    return best
+
+
+def upload_body(data: bytes, filename: str = "photo.jpg") -> tuple[bytes, str]:
+    """The multipart body and Content-Type a browser or curl would send for `data`."""
+    return multipart([("file", filename, data)], boundary="bench-boundary-7d1f")
+
+
+# -- the stacks ------------------------------------------------------------------------------
+
+
+def require_tools() -> None:
+    """wrk and nginx from Debian, installed through scripts/system-deps.sh when missing."""
+    if shutil.which("wrk") and (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        return
+    subprocess.run([str(ROOT / "scripts" / "system-deps.sh"), "nginx", "wrk"], check=True)
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix=f"imagehost-bench-{prefix}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def app_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
+    """The real stack (app + embedded database + nginx) with its state under `var`."""
+    settings = {"VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "bench-" + "s" * 40}
+    with LocalStack(
+        {**settings, **(env or {})},
+        app_port=free_port(),
+        http_port=free_port(),
+        output=var / "logs" / "processes.log",
+    ) as stack:
+        yield stack
+
+
+@contextmanager
+def baseline_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
+    """bench/baseline_app.py behind the same nginx config, with the same WORKERS."""
+    with LocalStack(
+        {"VAR_DIR": str(var), **(env or {})},
+        app_port=free_port(),
+        http_port=free_port(),
+        app_command=[sys.executable, "-m", "bench.baseline_app"],
+        output=var / "logs" / "processes.log",
+    ) as stack:
+        yield stack
+
+
+def clear_images(stack: LocalStack) -> None:
+    """Remove uploaded files between runs so a long benchmark does not fill the disk."""
+    for path in stack.settings.images_dir.iterdir():
+        if path.is_file():
+            path.unlink()
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    ok: int
+    failed: int
+    other_status: str
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+    socket_errors: int
+    timeouts: int
+
+    @property
+    def rate(self) -> float:
+        """Successful requests per second."""
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def check(self, what: str) -> "LoadResult":
+        if self.ok == 0 or self.failed or self.socket_errors or self.timeouts:
+            raise RuntimeError(
+                f"{what}: {self.ok} ok, {self.failed} failed (last status {self.other_status}), "
+                f"{self.socket_errors} socket errors, {self.timeouts} timeouts"
+            )
+        return self
+
+
+class Load:
+    """One wrk process (the load runs outside this one) for `seconds`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: int,
+        seconds: float,
+        body: bytes | None = None,
+        content_type: str = "",
+        expect: int = 200,
+    ) -> None:
+        self._body_file = None
+        env = {**os.environ, "BENCH_EXPECT": str(expect)}
+        if body is not None:
+            self._body_file = tempfile.NamedTemporaryFile(prefix="imagehost-bench-body-")
+            self._body_file.write(body)
+            self._body_file.flush()
+            env.update(BENCH_BODY=self._body_file.name, BENCH_CONTENT_TYPE=content_type)
+        command = [
+            "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
+            "-s", str(LOAD_SCRIPT), url,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def result(self) -> LoadResult:
+        output, _ = self.process.communicate(timeout=600)
+        if self._body_file is not None:
+            self._body_file.close()
+        for line in output.splitlines():
+            if line.startswith("BENCH "):
+                return LoadResult(**json.loads(line[6:]))
+        raise RuntimeError(f"wrk gave no result (exit {self.process.returncode}):\n{output}")
+
+
+def run_load(url: str, **kwargs) -> LoadResult:
+    return Load(url, **kwargs).result()
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, []))
+    return found
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def is_database(pid: int) -> bool:
+    try:
+        return b"nx_27017" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+class PeakRss:
+    """Samples the summed RSS of the app's processes (supervisor and workers; the embedded
+    database, a child of the app, is counted apart) every `interval` seconds."""
+
+    def __init__(self, root: int, interval: float = 0.02) -> None:
+        self.root = root
+        self.interval = interval
+        self.app_peak = 0
+        self.db_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            app = db = 0
+            for pid in process_tree(self.root):
+                if is_database(pid):
+                    db += rss_bytes(pid)
+                else:
+                    app += rss_bytes(pid)
+            self.app_peak = max(self.app_peak, app)
+            self.db_peak = max(self.db_peak, db)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# -- command line and output -------------------------------------------------------------------
+
+
+def arguments(description: str, seconds: float) -> argparse.Namespace:
+    """--seconds per measurement, --quick (a tiny run: the smoke test), --workers.
+
+    --quick makes each run 2 s; each benchmark also shrinks its images and concurrency then."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=seconds, help="length of each run")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny run that only checks the benchmark works"
+    )
+    parser.add_argument(
+        "--workers", default=None, help="WORKERS for the app and the baseline (default: theirs)"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = 2
+    return args
+
+
+def worker_env(args: argparse.Namespace) -> dict:
+    return {} if args.workers is None else {"WORKERS": str(args.workers)}
+
+
+def print_table(title: str, headers: list[str], rows: list[list]) -> None:
+    """A Markdown table, ready for README.md."""
+    print(f"\n### {title}\n")
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "|".join(" --- " for _ in headers) + "|")
+    for row in rows:
+        print("| " + " | ".join(_cell(value) for value in row) + " |")
+    print(flush=True)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def wait_settled(seconds: float = 0.5) -> None:
+    """A short pause between runs, so one run's tail is not counted in the next."""
+    time.sleep(seconds)
