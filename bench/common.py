@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +114,17 @@ def baseline_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
         output=var / "logs" / "processes.log",
     ) as stack:
         yield stack
+
+
+def upload(stack: LocalStack, data: bytes) -> dict:
+    """One upload through nginx; the app's JSON answer."""
+    body, ctype = upload_body(data)
+    request = urllib.request.Request(
+        f"{stack.url}/upload", data=body, method="POST",
+        headers={"Content-Type": ctype, "Accept": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
 
 
 def clear_images(stack: LocalStack) -> None:

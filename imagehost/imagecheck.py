@@ -66,6 +66,16 @@ def sniff_format(data: bytes) -> str | None:
 
 def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
     """Return the image's facts, or raise ImageRejected with a status and a clear reason."""
+    info, image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    image.close()
+    return info
+
+
+def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[ImageInfo, Image.Image]:
+    """check_image(), also handing back the decoded first frame; the caller closes it.
+
+    The upload pipeline makes the thumbnail from that frame instead of decoding the file again.
+    """
     if len(data) == 0:
         raise ImageRejected(400, "the file is empty")
     if len(data) > max_bytes:
@@ -77,7 +87,8 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
         raise ImageRejected(415, f"not a supported image: only {ALLOWED} files are accepted")
     pil_format = FORMATS[fmt][2]
     try:
-        with Image.open(io.BytesIO(data), formats=[pil_format]) as image:
+        image = Image.open(io.BytesIO(data), formats=[pil_format])
+        try:
             width, height = image.size
             if width < 1 or height < 1:
                 raise ImageRejected(422, "the image has no pixels")
@@ -87,10 +98,16 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
                     f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
                 )
             frames = _decode_all_frames(image, width * height, max_pixels)
-        if fmt == "png":
-            # verify() checks every chunk's CRC, which decoding alone does not.
-            with Image.open(io.BytesIO(data), formats=[pil_format]) as image:
-                image.verify()
+            if frames > 1:
+                image.seek(0)
+                image.load()
+            if fmt == "png":
+                # verify() checks every chunk's CRC, which decoding alone does not.
+                with Image.open(io.BytesIO(data), formats=[pil_format]) as again:
+                    again.verify()
+        except BaseException:
+            image.close()
+            raise
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -113,7 +130,7 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
         ) from None
     except MemoryError:
         raise ImageRejected(422, "the image needs too much memory to decode") from None
-    return ImageInfo(fmt, width, height, frames)
+    return ImageInfo(fmt, width, height, frames), image
 
 
 def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -> int:

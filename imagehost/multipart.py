@@ -48,14 +48,20 @@ def parse_multipart(body: bytes, boundary: bytes) -> list[Part]:
     end = body.find(b"\r\n" + delimiter + b"--", start)
     if end == -1:
         raise MultipartError(400, "the multipart body is malformed: it has no closing boundary")
+    # Offsets instead of slices: an upload body is megabytes, so only each part's data is copied.
+    separator = b"\r\n" + delimiter
     parts = []
-    for chunk in body[start + len(delimiter) : end].split(b"\r\n" + delimiter):
-        if not chunk.startswith(b"\r\n"):
+    pos = start + len(delimiter)
+    while pos <= end:
+        found = body.find(separator, pos, end)
+        stop = end if found == -1 else found
+        if not body.startswith(b"\r\n", pos, stop):
             raise MultipartError(400, "the multipart body is malformed: bad boundary line")
-        head, sep, data = chunk[2:].partition(b"\r\n\r\n")
-        if not sep:
+        head_end = body.find(b"\r\n\r\n", pos + 2, stop)
+        if head_end == -1:
             raise MultipartError(400, "the multipart body is malformed: a part has no headers")
-        parts.append(_part(head, data))
+        parts.append(_part(body[pos + 2 : head_end], body[head_end + 4 : stop]))
+        pos = stop + len(separator)
     if not parts:
         raise MultipartError(400, "the multipart body has no parts")
     return parts

@@ -4,6 +4,7 @@
 """
 
 import asyncio
+import ctypes
 import os
 import secrets
 import signal
@@ -32,6 +33,17 @@ from .uploads import UploadLimits, UploadService
 
 STARTUP_DB_WAIT = 30.0
 SHUTDOWN_GRACE = 10.0
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
+
+
+def return_big_buffers_to_the_os() -> None:
+    """Keep glibc's mmap threshold at 1 MiB, so upload bodies and decoded images go back to
+    the OS when freed. By default the threshold rises after the first big free, and later
+    big buffers then come from the heap, which does not shrink: RSS would ratchet up."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator decides
 
 
 def cookie_secret(settings: Settings) -> str:
@@ -59,7 +71,8 @@ async def build_context(settings: Settings):
         limits = UploadLimits(
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )
-        uploads = UploadService(repo, storage, limits, executor)
+        # Two bodies per image thread: one being processed, the next one arriving.
+        uploads = UploadService(repo, storage, limits, executor, slots=2 * settings.image_threads)
         admin = AdminAuth(settings, executor)
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, executor)
         try:
@@ -222,6 +235,7 @@ def main() -> int:
     if settings is None:
         return 2
     setup_logging(settings.logs_dir, settings.log_level)
+    return_big_buffers_to_the_os()
     try:
         with database_for(settings) as settings:
             sockets = tornado.netutil.bind_sockets(settings.port, settings.host)

@@ -35,17 +35,29 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
     with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
-        for key in _NON_EXIF_ORIENTATION:
-            source.info.pop(key, None)
         size = _fit(source.size, max_side)
         if fmt == "jpeg":
             # Let libjpeg decode at 1/2..1/8 scale; twice the target keeps the resize sharp.
             source.draft(None, (size[0] * 2, size[1] * 2))
-        image = _drop_opaque_alpha(_normalise_mode(source))
-        if image.size != size:
-            image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        image = ImageOps.exif_transpose(image)
-        image = _to_srgb(image)
+        return _thumbnail(source, size)
+
+
+def thumbnail_of(source: Image.Image, max_side: int = 320) -> Thumbnail:
+    """make_thumbnail() of an image already open, such as the frame the upload check decoded
+    (so the file is not decoded twice). `source` itself is left unchanged but for its info."""
+    if max_side < 1:
+        raise ValueError(f"max_side must be positive, not {max_side}")
+    return _thumbnail(source, _fit(source.size, max_side))
+
+
+def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
+    for key in _NON_EXIF_ORIENTATION:
+        source.info.pop(key, None)
+    image = _drop_opaque_alpha(_normalise_mode(source))
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    image = ImageOps.exif_transpose(image)
+    image = _to_srgb(image)
     image.info.clear()  # Pillow's encoders copy comments and profiles from here
     out = io.BytesIO()
     if image.mode in ("LA", "RGBA"):
@@ -71,6 +83,8 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     transparent = "transparency" in image.info
     if image.mode.startswith("I"):
         return _sixteen_bit_grey(image)
+    if image.mode in ("L", "RGB") and not transparent:
+        return image  # already right: no copy (the source may be a full-size decoded photo)
     if image.mode in ("1", "L"):
         return image.convert("LA" if transparent else "L")
     if image.mode in ("LA", "RGBA", "CMYK"):

@@ -12,10 +12,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from .database import DuplicateKeyError, ImageRecord, ImageRepository
-from .imagecheck import ImageInfo, ImageRejected, check_image
+from .imagecheck import ImageInfo, ImageRejected, decode_image
 from .metadata import strip_metadata
 from .storage import LocalStorage
-from .thumbnail import Thumbnail, make_thumbnail
+from .thumbnail import Thumbnail, thumbnail_of
 
 NAME_ATTEMPTS = 5
 MAX_ORIGINAL_NAME = 255
@@ -43,19 +43,23 @@ class Upload:
 
 
 def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
-    """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail."""
-    info = check_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-    if limits.strip_metadata:
+    """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail.
+
+    The file is decoded once: the thumbnail comes from the first frame the check decoded.
+    """
+    info, first_frame = decode_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    with first_frame:
+        if limits.strip_metadata:
+            try:
+                data = strip_metadata(data, info.format)
+            except ValueError as exc:
+                raise ImageRejected(
+                    422, f"the {info.format.upper()} file is malformed ({exc})"
+                ) from None
         try:
-            data = strip_metadata(data, info.format)
-        except ValueError as exc:
-            raise ImageRejected(
-                422, f"the {info.format.upper()} file is malformed ({exc})"
-            ) from None
-    try:
-        thumbnail = make_thumbnail(data, info.format)
-    except (OSError, ValueError) as exc:
-        raise ImageRejected(422, f"the image could not be thumbnailed ({exc})") from None
+            thumbnail = thumbnail_of(first_frame)
+        except (OSError, ValueError) as exc:
+            raise ImageRejected(422, f"the image could not be thumbnailed ({exc})") from None
     return PreparedImage(info, data, hashlib.sha256(data).hexdigest(), thumbnail)
 
 
@@ -83,11 +87,24 @@ class UploadService:
         storage: LocalStorage,
         limits: UploadLimits,
         executor: Executor | None = None,
+        slots: int = 0,
     ) -> None:
         self.repo = repo
         self.storage = storage
         self.limits = limits
         self.executor = executor
+        # Uploads whose bodies this process holds at once (0: no limit). The others wait
+        # unread (nginx has buffered them to disk), so memory stays bounded under a burst.
+        self._slots = asyncio.Semaphore(slots) if slots else None
+
+    async def admit(self) -> None:
+        """Wait for an upload slot; every admit() is paired with one release()."""
+        if self._slots is not None:
+            await self._slots.acquire()
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
     async def accept(self, data: bytes, original_name: str | None, owner: str = "") -> Upload:
         """Store one upload; raises ImageRejected, DatabaseUnavailable or StorageFull.

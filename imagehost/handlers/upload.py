@@ -17,7 +17,10 @@ class UploadReceiver(BaseHandler):
     every refusal is raised as an HTTPError, rendered by write_error.
     """
 
-    def prepare(self) -> None:
+    _admitted = False
+    _closed = False
+
+    async def prepare(self) -> None:
         self._chunks: list[bytes] = []
         self._received = 0
         self._too_large = False
@@ -34,6 +37,26 @@ class UploadReceiver(BaseHandler):
             self._boundary = boundary_of(self.request.headers.get("Content-Type", ""))
         except MultipartError as exc:
             self.refuse(exc.status, exc.message)
+        # Tornado reads a streamed body only once prepare() returns: waiting here is what
+        # bounds how many bodies this process holds.
+        await self.ctx.uploads.admit()
+        self._admitted = True
+        if self._closed:
+            self._leave()
+
+    def on_finish(self) -> None:
+        self._leave()
+        super().on_finish()
+
+    def on_connection_close(self) -> None:
+        self._closed = True
+        self._leave()
+        super().on_connection_close()
+
+    def _leave(self) -> None:
+        if self._admitted:
+            self._admitted = False
+            self.ctx.uploads.release()
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)

@@ -1,0 +1,36 @@
+"""Every benchmark in bench/ runs end to end with a tiny load (--quick), so none can rot.
+
+These check that each command starts its stacks, drives load and prints its table; the
+speed targets themselves live in the benchmarks, never in tests.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+BENCHMARKS = {
+    "upload": "Upload through nginx",
+    "serve": "Serving through nginx",
+    "gallery": "Gallery pages",
+    "healthz": "GET /healthz through nginx",
+    "memory": "Peak RSS while uploading",
+    "profile_upload": "inclusive (a function and what it calls):",
+}
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_runs(name):
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert BENCHMARKS[name] in done.stdout
+    if name != "profile_upload":
+        table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+        assert len(table) >= 3, done.stdout  # a header and at least two rows of figures
