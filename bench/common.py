@@ -284,7 +284,7 @@ class PeakRss:
 def arguments(description: str, seconds: float) -> argparse.Namespace:
     """--seconds per measurement, --quick (a tiny run: the smoke test), --workers.
 
-    --quick makes each run 2 s; each benchmark also shrinks its images and concurrency then."""
+    --quick makes each run 1 s; each benchmark also shrinks its images and concurrency then."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=float, default=seconds, help="length of each run")
     parser.add_argument(
@@ -295,7 +295,7 @@ def arguments(description: str, seconds: float) -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.quick:
-        args.seconds = 2
+        args.seconds = 1
     return args
 
 

@@ -27,6 +27,7 @@ from bench.common import (
 IDLE = (
     "EpollSelector.select (", "_worker (concurrent", "Connection._recv (multiprocessing",
     "EmbeddedMongo.start.<locals>.watch (", "wait (threading.py", "Condition.wait (",
+    "supervise (imagehost/server.py)",
 )  # fmt: skip
 IMAGES = {"4mb": ((4000, 3000), 4 * MIB), "100kb": ((1024, 768), 100_000)}
 
@@ -81,10 +82,12 @@ def parse_raw(text: str) -> Counter:
         frames, _, count = line.rpartition(" ")
         if not frames:
             continue
-        process, *rest = frames.split(";")
-        if "nx_27017" in process or not rest:
+        if "nx_27017" in frames:
             continue  # the embedded database is a separate server, not the app
-        stacks[tuple(_function(frame) for frame in rest)] += int(count)
+        # --subprocesses puts "process <pid>:<command>" frames at the root of each stack.
+        names = [_function(f) for f in frames.split(";") if not f.startswith("process ")]
+        if names:
+            stacks[tuple(names)] += int(count)
     return stacks
 
 
