@@ -9,7 +9,9 @@ HTTP_PORT ?= 8080
 VAR_DIR ?= ./var
 export APP_PORT HTTP_PORT VAR_DIR
 
-.PHONY: run test lint format venv system-deps system-deps-test clean
+BENCHMARKS := upload serve gallery healthz memory profile_upload
+
+.PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
 
 run: $(VENV)/.local-installed system-deps
 	$(PY) -m imagehost.devstack
@@ -43,7 +45,14 @@ system-deps:
 	@scripts/system-deps.sh nginx
 
 system-deps-test:
-	@scripts/system-deps.sh nginx chromium curl
+	@scripts/system-deps.sh nginx chromium curl wrk
+
+# One benchmark: `make bench-upload` (see README, Benchmarks); `make bench` runs them all.
+$(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed
+	@scripts/system-deps.sh nginx wrk
+	$(PY) -m bench.$*
+
+bench: $(BENCHMARKS:%=bench-%)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

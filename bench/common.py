@@ -176,6 +176,7 @@ class Load:
         body: bytes | None = None,
         content_type: str = "",
         expect: int = 200,
+        headers: dict | None = None,
     ) -> None:
         self._body_file = None
         env = {**os.environ, "BENCH_EXPECT": str(expect)}
@@ -188,6 +189,8 @@ class Load:
             "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "60s",
             "-s", str(LOAD_SCRIPT), url,
         ]  # fmt: skip
+        for name, value in (headers or {}).items():
+            command += ["-H", f"{name}: {value}"]
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

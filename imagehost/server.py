@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,21 @@ from .uploads import UploadLimits, UploadService
 STARTUP_DB_WAIT = 30.0
 SHUTDOWN_GRACE = 10.0
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
+
+
+IMAGE_THREAD_NICENESS = 10
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread (an image thread) at a lower CPU priority than the event loop.
+
+    Linux schedules threads one by one: when the cores are busy decoding images, a request
+    that needs no image work (/healthz, a page) still gets a core at once.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), IMAGE_THREAD_NICENESS)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: same priority as the loop
 
 
 def return_big_buffers_to_the_os() -> None:
@@ -64,7 +80,9 @@ def cookie_secret(settings: Settings) -> str:
 async def build_context(settings: Settings):
     """Open the database client and the services; close them on exit."""
     client = open_client(settings.mongodb_uri, settings.db_timeout_ms)
-    executor = ThreadPoolExecutor(settings.image_threads, thread_name_prefix="imagework")
+    executor = ThreadPoolExecutor(
+        settings.image_threads, thread_name_prefix="imagework", initializer=lower_thread_priority
+    )
     try:
         repo = ImageRepository(client, settings.mongodb_db)
         storage = LocalStorage(settings.images_dir, executor)
