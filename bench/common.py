@@ -90,10 +90,17 @@ def scratch(prefix: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# Every request of a benchmark comes from 127.0.0.1: nginx's per-address upload limit would
+# answer most of them 429, so it is lifted (for the baseline too, which shares the config).
+UNLIMITED = {"UPLOAD_RATE_PER_MINUTE": "6000000", "UPLOAD_BURST": "100000"}
+
+
 @contextmanager
 def app_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
     """The real stack (app + embedded database + nginx) with its state under `var`."""
-    settings = {"VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "bench-" + "s" * 40}
+    settings = {
+        "VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "bench-" + "s" * 40, **UNLIMITED,
+    }  # fmt: skip
     with LocalStack(
         {**settings, **(env or {})},
         app_port=free_port(),
@@ -107,7 +114,7 @@ def app_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
 def baseline_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
     """bench/baseline_app.py behind the same nginx config, with the same WORKERS."""
     with LocalStack(
-        {"VAR_DIR": str(var), **(env or {})},
+        {"VAR_DIR": str(var), **UNLIMITED, **(env or {})},
         app_port=free_port(),
         http_port=free_port(),
         app_command=[sys.executable, "-m", "bench.baseline_app"],

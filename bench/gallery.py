@@ -7,7 +7,9 @@ uploads). One owner has them all; wrk then asks for `/gallery` (page 1) and for
 """
 
 import asyncio
+import re
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from tornado.web import create_signed_value
@@ -23,6 +25,7 @@ BATCH = 5_000
 OWNER = "bench-owner-0000000000"
 SECRET = "bench-" + "s" * 40
 TARGET = 1.2
+CARD_IMAGE = re.compile(r"/images/(\d{16})\.jpg")
 
 
 def document(index: int, start: datetime) -> dict:
@@ -80,8 +83,13 @@ def main() -> None:
         with app_stack(var / "app", env) as stack:
             first_url = f"{stack.url}/gallery"
             deep_url = f"{stack.url}/gallery?before={cursor}"
-            for url in (first_url, deep_url):  # warm up, and check both answer
-                run_load(url, connections=1, seconds=1, headers=headers).check(url)
+            for url in (first_url, deep_url):  # check both pages hold a full page of cards
+                request = urllib.request.Request(url, headers=headers)
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    names = CARD_IMAGE.findall(response.read().decode())
+                if len(set(names)) != PAGE_SIZE:
+                    raise RuntimeError(f"{url} shows {len(set(names))} images, not {PAGE_SIZE}")
+                run_load(url, connections=1, seconds=1, headers=headers).check(url)  # warm-up
             for attempt in (1, 2):
                 first = run_load(first_url, connections=1, seconds=args.seconds, headers=headers)
                 deeper = run_load(deep_url, connections=1, seconds=args.seconds, headers=headers)

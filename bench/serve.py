@@ -77,6 +77,7 @@ class PlainNginx:
         # /images/<name> maps to IMAGES_DIR/<name> when the root is IMAGES_DIR's parent.
         server.write_text(
             f"server {{\n    listen 127.0.0.1:{self.port};\n"
+            f"    access_log {self.settings.logs_dir / 'nginx-plain-access.log'};\n"
             f"    root {self.settings.images_dir.parent};\n}}\n"
         )
         conf = write_main_config(self.settings, run_dir, server)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 BENCHMARKS = {
     "upload": "Upload through nginx",
     "serve": "Serving through nginx",
-    "gallery": "Gallery pages",
+    "gallery": "Gallery through nginx",
     "healthz": "GET /healthz through nginx",
     "memory": "Peak RSS while uploading",
     "profile_upload": "inclusive (a function and what it calls):",
