@@ -9,7 +9,7 @@ HTTP_PORT ?= 8080
 VAR_DIR ?= ./var
 export APP_PORT HTTP_PORT VAR_DIR
 
-BENCHMARKS := upload serve gallery healthz memory profile_upload
+BENCHMARKS := upload serve gallery healthz memory backup profile_upload
 
 .PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
 

@@ -169,22 +169,42 @@ def run_worker(settings: Settings, sockets: list, secret: str) -> int:
     return 0
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def stop_with_parent(parent: int) -> None:
+    """SIGTERM this worker when the supervisor dies, even by SIGKILL (Linux), so no orphan
+    keeps serving on the port that a restarted app must bind again."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl() took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def supervise(settings: Settings, sockets: list, secret: str) -> int:
     """Fork WORKERS processes sharing the sockets; forward SIGTERM/SIGINT; restart crashes."""
     children: dict[int, int] = {}
     stopping = False
+    supervisor = os.getpid()
 
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            stop_with_parent(supervisor)
             os._exit(run_worker(settings, sockets, secret))
         children[pid] = slot
 
     def forward(signum, frame) -> None:
         nonlocal stopping
         stopping = True
+        # The workers close their listening sockets when they stop; once the supervisor's
+        # copies are closed too, new connections are refused instead of queueing unserved.
+        for sock in sockets:
+            sock.close()
         for pid in children:
             try:
                 os.kill(pid, signal.SIGTERM)

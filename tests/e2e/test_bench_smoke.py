@@ -19,6 +19,7 @@ BENCHMARKS = {
     "gallery": "Gallery through nginx",
     "healthz": "GET /healthz through nginx",
     "memory": "Peak RSS while uploading",
+    "backup": "Backup of",
     "profile_upload": "inclusive (a function and what it calls):",
 }
 
