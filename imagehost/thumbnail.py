@@ -42,11 +42,22 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
         return _thumbnail(source, size)
 
 
-def thumbnail_of(source: Image.Image, max_side: int = 320) -> Thumbnail:
-    """make_thumbnail() of an image already open, such as the frame the upload check decoded
-    (so the file is not decoded twice). `source` itself is left unchanged but for its info."""
+def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
+    """make_thumbnail(stored, fmt), made from `source`: the first frame already decoded from
+    the upload that `stored` was made from (same pixels, maybe less metadata).
+
+    For JPEG, the file is then not decoded twice; what shapes the thumbnail (orientation,
+    colour profile) is read from `stored`'s header, as make_thumbnail would read it. PNG and
+    GIF may keep such chunks after the pixels, so for them this is make_thumbnail itself.
+    """
+    if fmt != "jpeg":
+        return make_thumbnail(stored, fmt, max_side)
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
+    with Image.open(io.BytesIO(stored), formats=["JPEG"]) as header:
+        if header.size != source.size or header.mode != source.mode:
+            raise ValueError("the stored file is not the decoded image")
+        source.info = dict(header.info)
     return _thumbnail(source, _fit(source.size, max_side))
 
 
@@ -56,6 +67,10 @@ def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
     image = _drop_opaque_alpha(_normalise_mode(source))
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if image is source:
+        # A plain copy, whose EXIF comes from its info: the file's parser may have cached
+        # the EXIF of the upload itself, before metadata stripping.
+        image = source.copy()
     image = ImageOps.exif_transpose(image)
     image = _to_srgb(image)
     image.info.clear()  # Pillow's encoders copy comments and profiles from here

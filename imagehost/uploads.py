@@ -45,7 +45,7 @@ class Upload:
 def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
     """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail.
 
-    The file is decoded once: the thumbnail comes from the first frame the check decoded.
+    A JPEG is decoded once: its thumbnail comes from the frame the check decoded.
     """
     info, first_frame = decode_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
     with first_frame:
@@ -57,8 +57,8 @@ def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
                     422, f"the {info.format.upper()} file is malformed ({exc})"
                 ) from None
         try:
-            thumbnail = thumbnail_of(first_frame)
-        except (OSError, ValueError) as exc:
+            thumbnail = thumbnail_of(first_frame, data, info.format)
+        except (OSError, ValueError, SyntaxError) as exc:
             raise ImageRejected(422, f"the image could not be thumbnailed ({exc})") from None
     return PreparedImage(info, data, hashlib.sha256(data).hexdigest(), thumbnail)
 

@@ -2,6 +2,8 @@
 and must match the one make_thumbnail makes from the stored (stripped) file."""
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -13,6 +15,20 @@ from imagehost.uploads import UploadLimits, prepare_image
 from tests.unit import images
 
 LIMITS = UploadLimits(max_bytes=5 * 1024 * 1024, max_pixels=50_000_000)
+
+
+def jpeg_with_broken_exif() -> bytes:
+    data = images.jpeg(images.picture((400, 300)))
+    body = b"Exif\0\0" + b"C\xf8g, not a TIFF header"
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
+
+
+def png_with_broken_exif() -> bytes:
+    data = images.png(images.picture((400, 300)))
+    body = b"C\xf8g, not a TIFF header"
+    chunk = struct.pack(">I", len(body)) + b"eXIf" + body
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + body))
+    return data[:33] + chunk + data[33:]  # after the signature and IHDR
 
 
 def pixels(data: bytes) -> Image.Image:
@@ -28,8 +44,20 @@ def pixels(data: bytes) -> Image.Image:
         (images.png_with_metadata(), "png"),
         (images.png(images.picture((400, 300), "RGBA")), "png"),
         (images.animated_gif_with_metadata(), "gif"),
+        (jpeg_with_broken_exif(), "jpeg"),
+        (png_with_broken_exif(), "png"),
+        (images.jpeg(images.picture((200, 150))), "jpeg"),
     ],
-    ids=["jpeg-exif-icc", "jpeg-large", "png-metadata", "png-alpha", "gif-animated"],
+    ids=[
+        "jpeg-exif-icc",
+        "jpeg-large",
+        "png-metadata",
+        "png-alpha",
+        "gif-animated",
+        "jpeg-broken-exif",
+        "png-broken-exif",
+        "jpeg-small",
+    ],  # fmt: skip
 )
 def test_thumbnail_matches_one_made_from_the_stored_file(data, fmt):
     prepared = prepare_image(data, LIMITS)
