@@ -39,7 +39,7 @@ def main() -> None:
             path = f"/images/{answer['name']}"
             for url in (stack.url, plain.url):  # warm up: open files, page cache
                 run_load(url + path, connections=2, seconds=1).check(f"GET {url}{path}")
-            for attempt in (1, 2):
+            for attempt in (1,) if args.quick else (1, 2):
                 ours = run_load(stack.url + path, connections=CONCURRENCY, seconds=args.seconds)
                 wait_settled()
                 bare = run_load(plain.url + path, connections=CONCURRENCY, seconds=args.seconds)
