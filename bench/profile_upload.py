@@ -8,7 +8,6 @@ Prints the functions with the most samples, inclusive and self, summed over all 
 import argparse
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def main() -> None:
     env = {} if args.workers is None else {"WORKERS": str(args.workers)}
     with scratch("profile") as var, app_stack(var / "app", env) as stack:
         wait_settled()
-        raw = Path(tempfile.mkdtemp(prefix="imagehost-bench-pyspy-")) / "stacks.txt"
+        raw = var / "py-spy-stacks.txt"
         load = Load(
             f"{stack.url}/upload", connections=args.concurrency, seconds=args.seconds + 1,
             body=body, content_type=ctype, expect=201,
@@ -65,7 +64,7 @@ def main() -> None:
         ]  # fmt: skip
         subprocess.run(spy, check=True, capture_output=True)
         result = load.result().check("upload load")
-    stacks = parse_raw(raw.read_text())
+        stacks = parse_raw(raw.read_text())
     total = sum(stacks.values())
     busy = {s: n for s, n in stacks.items() if not s[-1].startswith(IDLE)}
     busy_total = sum(busy.values())
