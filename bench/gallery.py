@@ -60,7 +60,7 @@ async def seed(uri: str, db_name: str, records: int, deep: int) -> tuple[float, 
         # Page `deep` starts after the last record of page deep-1 (setup, not timed).
         docs = (
             await repo.collection.find({"owner": OWNER})
-            .sort([("created_at", -1), ("name", -1)])
+            .sort([("created_ms", -1), ("name", -1)])
             .skip((deep - 1) * PAGE_SIZE - 1)
             .limit(1)
             .to_list(1)

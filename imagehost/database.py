@@ -3,7 +3,7 @@
 import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
@@ -26,11 +26,19 @@ COLLECTION = "images"
 INDEXES = [
     {"key": {"name": ASCENDING}, "name": "name_unique", "unique": True},
     {
-        "key": {"owner": ASCENDING, "created_at": DESCENDING, "name": DESCENDING},
-        "name": "owner_created",
+        "key": {"owner": ASCENDING, "created_ms": DESCENDING, "name": DESCENDING},
+        "name": "owner_created_ms",
     },
-    {"key": {"created_at": DESCENDING, "name": DESCENDING}, "name": "created"},
+    {"key": {"created_ms": DESCENDING, "name": DESCENDING}, "name": "created_ms"},
 ]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def millis(moment: datetime) -> int:
+    """Milliseconds since the epoch, truncated as BSON stores dates."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 class DatabaseUnavailable(Exception):
@@ -52,7 +60,9 @@ class ImageRecord:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_document(self) -> dict:
-        return asdict(self)
+        # created_ms is the sort key: an integer, because nx-27017 (the embedded server)
+        # evaluates date ranges in Python over every row but hands integer ranges to SQLite.
+        return {**asdict(self), "created_ms": millis(self.created_at)}
 
     @classmethod
     def from_document(cls, doc: dict) -> "ImageRecord":
@@ -96,6 +106,20 @@ class ImageRepository:
         for spec in INDEXES:
             options = {k: v for k, v in spec.items() if k != "key"}
             await self.collection.create_index(list(spec["key"].items()), **options)
+        await self.add_missing_sort_keys()
+
+    async def add_missing_sort_keys(self) -> int:
+        """Give created_ms to records that lack it (from a foreign dump); returns how many."""
+        added = 0
+        missing = {"created_ms": {"$exists": False}}
+        async for doc in self.collection.find(missing, {"_id": 1, "created_at": 1}):
+            created = doc.get("created_at")
+            if isinstance(created, datetime):
+                await self.collection.update_one(
+                    {"_id": doc["_id"]}, {"$set": {"created_ms": millis(created)}}
+                )
+                added += 1
+        return added
 
     @staticmethod
     def index_specs() -> list[dict]:
@@ -152,21 +176,19 @@ class ImageRepository:
         if search:
             query["original_name"] = {"$regex": re.escape(search), "$options": "i"}
         if before is not None:
-            # `$lte` plus the exact test below, not the textbook `$or` of `$lt` and a tie-break:
-            # nx-27017 (the embedded server) compares dates to the whole second, so it also
-            # returns rows of the cursor's own second that are newer than the cursor. Its sort
-            # is exact, so those come first and are passed over; on MongoDB only the cursor's
-            # exact ties are.
-            query["created_at"] = {"$lte": before[0]}
+            # `$lte` on the integer key plus the exact (created_at, name) test below, rather
+            # than an `$or` with a tie-break: the query stays one range SQLite can use in
+            # nx-27017; only records of the cursor's own millisecond are passed over.
+            query["created_ms"] = {"$lte": millis(before[0])}
         # A limit, not just a batch size: nx-27017 materialises every matching row of an
         # unlimited find before answering (1.6 s for 100,000 records). When more rows of the
-        # cursor's own second than expected come first, ask again for more.
+        # cursor's own millisecond than expected come first, ask again for more.
         fetch = limit + 8
         try:
             while True:
                 cursor = (
                     self.collection.find(query)
-                    .sort([("created_at", DESCENDING), ("name", DESCENDING)])
+                    .sort([("created_ms", DESCENDING), ("name", DESCENDING)])
                     .limit(fetch)
                 )
                 docs = await cursor.to_list(fetch)
@@ -200,7 +222,7 @@ class ImageRepository:
         pipeline = [{"$group": {"_id": None, "images": {"$sum": 1}, "bytes": {"$sum": "$size"}}}]
         try:
             groups = await (await self.collection.aggregate(pipeline)).to_list()
-            today = await self.collection.count_documents({"created_at": {"$gte": since}})
+            today = await self.collection.count_documents({"created_ms": {"$gte": millis(since)}})
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
         group = groups[0] if groups else {}

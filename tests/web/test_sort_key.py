@@ -1,0 +1,49 @@
+"""created_ms, the integer sort key the gallery and the admin list page by."""
+
+from datetime import UTC, datetime, timedelta
+
+from imagehost.database import ImageRecord, millis
+
+
+def record(index: int, created: datetime) -> ImageRecord:
+    return ImageRecord(
+        name=f"{index:016d}.png", original_name=f"{index}.png", format="png", width=1,
+        height=1, size=1, sha256="0" * 64, delete_token_hash="0" * 64, owner="me",
+        thumbnail=f"{index:016d}.thumb.png", created_at=created,
+    )  # fmt: skip
+
+
+def test_millis_truncates_like_bson():
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert millis(moment) == 1767323045678
+    assert record(1, moment).to_document()["created_ms"] == 1767323045678
+
+
+async def test_records_from_a_foreign_dump_get_the_key_and_show_up(ctx):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = [record(i, start + timedelta(milliseconds=i)).to_document() for i in range(5)]
+    for doc in docs[:3]:
+        del doc["created_ms"]  # as a dump made without the key would hold them
+    await ctx.repo.collection.insert_many(docs)
+    newest = docs[4]["name"], docs[3]["name"]
+    page = await ctx.repo.list_page(owner="me", limit=10)
+    # Without the key they sort last and no keyset page after the first can reach them.
+    assert tuple(r.name for r in page[:2]) == newest
+    assert await ctx.repo.list_page(owner="me", before=(page[1].created_at, page[1].name)) == []
+    assert await ctx.repo.add_missing_sort_keys() == 3
+    names = [r.name for r in await ctx.repo.list_page(owner="me", limit=10)]
+    assert names == [d["name"] for d in reversed(docs)]
+    assert await ctx.repo.add_missing_sort_keys() == 0
+
+
+async def test_pages_follow_each_other_across_equal_milliseconds(ctx):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # Groups of three records share one millisecond; keyset pages of 4 cut through them.
+    docs = [record(i, start + timedelta(milliseconds=i // 3)).to_document() for i in range(30)]
+    await ctx.repo.collection.insert_many(docs)
+    seen, before = [], None
+    while page := await ctx.repo.list_page(owner="me", before=before, limit=4):
+        seen += [r.name for r in page]
+        before = (page[-1].created_at, page[-1].name)
+    expected = sorted(docs, key=lambda d: (d["created_ms"], d["name"]), reverse=True)
+    assert seen == [d["name"] for d in expected]
