@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
+from .refusal import Refusal
+
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.
 FORMATS = {
     "jpeg": (".jpg", "image/jpeg", "JPEG"),
@@ -28,13 +30,8 @@ Image.MAX_IMAGE_PIXELS = 1_000_000_000
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
-class ImageRejected(ValueError):
+class ImageRejected(Refusal):
     """The upload is refused; `status` is the HTTP status, the message says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

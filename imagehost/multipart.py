@@ -5,14 +5,11 @@ from dataclasses import dataclass
 
 from tornado.httputil import _parse_header
 
+from .refusal import Refusal
 
-class MultipartError(ValueError):
+
+class MultipartError(Refusal):
     """The body is not a well-formed multipart/form-data body; the message says how."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

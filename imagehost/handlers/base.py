@@ -10,9 +10,8 @@ from tornado.web import HTTPError, RequestHandler
 from ..cards import Card, card_for
 from ..context import AppContext
 from ..database import DatabaseUnavailable, ImageRecord
-from ..imagecheck import ImageRejected
 from ..logsetup import one_line, redact
-from ..multipart import MultipartError
+from ..refusal import Refusal
 from ..storage import StorageFull
 from ..uploads import Upload
 
@@ -188,7 +187,7 @@ class BaseHandler(RequestHandler):
 
 def http_error_for(exc: Exception) -> tuple[int, str]:
     """The status and message a known failure is answered with."""
-    if isinstance(exc, ImageRejected | MultipartError):
+    if isinstance(exc, Refusal):
         return exc.status, exc.message
     if isinstance(exc, DatabaseUnavailable):
         return 503, "the database is unavailable; nothing was stored, please try again shortly"
