@@ -1,5 +1,7 @@
-"""The maintenance commands: `backup` (for cron), `restore FILE [--replace]`, `hash-password`."""
+"""The maintenance commands: `check [--fix]`, `backup` (for cron), `restore FILE [--replace]`,
+`hash-password`."""
 
+import argparse
 import asyncio
 import getpass
 import sys
@@ -9,6 +11,7 @@ from loguru import logger
 
 from .adminauth import hash_password
 from .backup import BackupBusy
+from .consistency import DEFAULT_GRACE, check_consistency, repair
 from .database import DatabaseUnavailable
 from .logsetup import setup_logging
 from .restore import RestoreError, restore
@@ -88,3 +91,47 @@ def hash_password_command() -> int:
         return 1
     print(hash_password(password))
     return 0
+
+
+def run_check(argv: list[str]) -> int:
+    """Report (and with --fix repair) files without records and records without files.
+
+    Exit status: 0 consistent (after the repair, with --fix), 1 problems remain, 2 cannot run.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m imagehost check", description=run_check.__doc__
+    )
+    parser.add_argument("--fix", action="store_true", help="repair what the check finds")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="leave files younger than this many seconds alone: they may belong to an upload "
+        f"in flight (default {DEFAULT_GRACE:g}; 0 when the app is stopped)",
+    )
+    args = parser.parse_args(argv)
+    settings = settings_or_none("imagehost check")
+    if settings is None:
+        return 2
+    logger.remove()  # the embedded database's start-up line is not this command's output
+    try:
+        with database_for(settings, reuse_running=True) as settings:
+            return asyncio.run(_check(settings, args.fix, args.grace))
+    except DatabaseUnavailable as exc:
+        print(f"imagehost check: the database is unavailable: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _check(settings, fix: bool, grace: float) -> int:
+    async with build_context(settings) as ctx:
+        report = await check_consistency(ctx.repo, ctx.storage, grace=grace)
+        print(report.summary())
+        for line in report.details():
+            print(f"  {line}")
+        if report.ok or not fix:
+            return 0 if report.ok else 1
+        for line in await repair(ctx.repo, ctx.storage, report, ctx.uploads.executor):
+            print(f"fixed: {line}")
+        after = await check_consistency(ctx.repo, ctx.storage, grace=grace)
+        print(f"after the repair: {after.summary()}")
+        return 0 if after.ok else 1
