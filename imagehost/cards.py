@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from .database import ImageRecord
+from .thumbnail import SIDE as THUMB_SIDE
 
-THUMB_SIDE = 320  # thumbnail.make_thumbnail's default long side
 _MARKDOWN_ALT_UNSAFE = re.compile(r"[\[\]\\\r\n]")
 _BBCODE_UNSAFE = re.compile(r"[\[\]]")
 

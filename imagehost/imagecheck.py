@@ -5,6 +5,7 @@ before any pixel is decoded, so a small file claiming a huge size is refused che
 """
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -68,10 +69,17 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
     return info
 
 
-def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[ImageInfo, Image.Image]:
+def decode_image(
+    data: bytes, *, max_bytes: int, max_pixels: int, reduce_to: int | None = None
+) -> tuple[ImageInfo, Image.Image]:
     """check_image(), also handing back the decoded first frame; the caller closes it.
 
     The upload pipeline makes the thumbnail from that frame instead of decoding the file again.
+    With `reduce_to`, a single-frame JPEG is decoded by libjpeg at 1/2, 1/4 or 1/8 scale, as
+    long as the frame still covers `reduce_to` px on its long side. The check loses nothing:
+    every coefficient of every block is still entropy-decoded (that is where truncation and
+    damage show, and it is most of the work); only the inverse DCT is computed at the smaller
+    size. ImageInfo keeps the file's real size.
     """
     if len(data) == 0:
         raise ImageRejected(400, "the file is empty")
@@ -94,6 +102,8 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[Image
                     422,
                     f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
                 )
+            if fmt == "jpeg" and reduce_to and getattr(image, "n_frames", 1) == 1:
+                image.draft(None, _draft_request((width, height), reduce_to))
             frames = _decode_all_frames(image, width * height, max_pixels)
             if frames > 1:
                 image.seek(0)
@@ -140,6 +150,12 @@ def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -
         image.seek(index)
         image.load()
     return frames
+
+
+def _draft_request(size: tuple[int, int], side: int) -> tuple[int, int]:
+    # Pillow picks the largest of 1/2..1/8 that keeps the frame at least this size.
+    scale = min(1.0, side / max(size))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
 
 
 def _short(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF"}
 _NON_EXIF_ORIENTATION = ("xmp", "XML:com.adobe.xmp", "Raw profile type exif")
 _SRGB = ImageCms.createProfile("sRGB")
 _JPEG_QUALITY = 82
+SIDE = 320  # the thumbnail's long side, in pixels
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Thumbnail:
     height: int
 
 
-def make_thumbnail(data: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
+def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
     """A still of the image (first frame), upright, at most `max_side` px on its long side.
 
     PNG when the image has transparent pixels, JPEG otherwise; sRGB, with no metadata at all.
@@ -37,14 +38,16 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
     with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
         size = _fit(source.size, max_side)
         if fmt == "jpeg":
-            # Let libjpeg decode at 1/2..1/8 scale; twice the target keeps the resize sharp.
-            source.draft(None, (size[0] * 2, size[1] * 2))
+            # libjpeg decodes at 1/2..1/8 scale, no smaller than the target (imagecheck's
+            # reduce_to does the same, so uploads and remade thumbnails match).
+            source.draft(None, size)
         return _thumbnail(source, size)
 
 
-def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = 320) -> Thumbnail:
+def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
     """make_thumbnail(stored, fmt), made from `source`: the first frame already decoded from
-    the upload that `stored` was made from (same pixels, maybe less metadata).
+    the upload that `stored` was made from (same pixels, maybe less metadata), possibly at a
+    reduced scale (decode_image's reduce_to) but not below the thumbnail's size.
 
     For JPEG, the file is then not decoded twice; what shapes the thumbnail (orientation,
     colour profile) is read from `stored`'s header, as make_thumbnail would read it. PNG and
@@ -55,10 +58,11 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = 3
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
     with Image.open(io.BytesIO(stored), formats=["JPEG"]) as header:
-        if header.size != source.size or header.mode != source.mode:
+        size = _fit(header.size, max_side)
+        if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
         source.info = dict(header.info)
-    return _thumbnail(source, _fit(source.size, max_side))
+    return _thumbnail(source, size)
 
 
 def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
@@ -66,7 +70,7 @@ def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
         source.info.pop(key, None)
     image = _drop_opaque_alpha(_normalise_mode(source))
     if image.size != size:
-        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
     if image is source:
         # A plain copy, whose EXIF comes from its info: the file's parser may have cached
         # the EXIF of the upload itself, before metadata stripping.
@@ -79,7 +83,7 @@ def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
         image.save(out, "PNG", optimize=True)
         extension, content_type = ".png", "image/png"
     else:
-        image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True, progressive=True)
+        image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True)
         extension, content_type = ".jpg", "image/jpeg"
     return Thumbnail(out.getvalue(), extension, content_type, image.width, image.height)
 
@@ -91,6 +95,14 @@ def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
         return width, height
     scale = max_side / longest
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _covers(decoded: tuple[int, int], target: tuple[int, int], full: tuple[int, int]) -> bool:
+    """Whether a frame of size `decoded` is the full image, or a reduction of it, no smaller
+    than `target`, with the same shape."""
+    if decoded == full:
+        return True
+    return all(t <= d <= f for d, t, f in zip(decoded, target, full, strict=True))
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:

@@ -15,6 +15,7 @@ from .database import DuplicateKeyError, ImageRecord, ImageRepository
 from .imagecheck import ImageInfo, ImageRejected, decode_image
 from .metadata import strip_metadata
 from .storage import LocalStorage
+from .thumbnail import SIDE as THUMBNAIL_SIDE
 from .thumbnail import Thumbnail, thumbnail_of
 
 NAME_ATTEMPTS = 5
@@ -45,9 +46,12 @@ class Upload:
 def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
     """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail.
 
-    A JPEG is decoded once: its thumbnail comes from the frame the check decoded.
+    A JPEG is decoded once, at the smallest scale that still holds its thumbnail: the
+    thumbnail comes from the frame the check decoded.
     """
-    info, first_frame = decode_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
+    info, first_frame = decode_image(
+        data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels, reduce_to=THUMBNAIL_SIDE
+    )
     with first_frame:
         if limits.strip_metadata:
             try:
