@@ -76,6 +76,12 @@ def cookie_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def upload_slots(settings: Settings) -> int:
+    """Upload bodies one process holds at once: two per image thread (one being processed,
+    the next one arriving) and two more whose files are being written and record inserted."""
+    return 2 * settings.image_threads + 2
+
+
 @asynccontextmanager
 async def build_context(settings: Settings):
     """Open the database client and the services; close them on exit."""
@@ -83,16 +89,18 @@ async def build_context(settings: Settings):
     executor = ThreadPoolExecutor(
         settings.image_threads, thread_name_prefix="imagework", initializer=lower_thread_priority
     )
+    # Writes wait on the disk (fsync), not the CPU: on their own threads they never hold up
+    # the image work.
+    disk = ThreadPoolExecutor(settings.disk_threads, thread_name_prefix="disk")
     try:
         repo = ImageRepository(client, settings.mongodb_db)
-        storage = LocalStorage(settings.images_dir, executor)
+        storage = LocalStorage(settings.images_dir, disk)
         limits = UploadLimits(
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )
-        # Two bodies per image thread: one being processed, the next one arriving.
-        uploads = UploadService(repo, storage, limits, executor, slots=2 * settings.image_threads)
+        uploads = UploadService(repo, storage, limits, executor, slots=upload_slots(settings))
         admin = AdminAuth(settings, executor)
-        backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, executor)
+        backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
         try:
             yield AppContext(
                 settings=settings,
@@ -107,6 +115,7 @@ async def build_context(settings: Settings):
     finally:
         await client.close()
         executor.shutdown(wait=True)
+        disk.shutdown(wait=True)
 
 
 async def wait_for_database(repo: ImageRepository, wait: float = STARTUP_DB_WAIT) -> None:

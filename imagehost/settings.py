@@ -41,7 +41,8 @@ DECLARED = [
     Setting("COOKIE_SECRET", "", "Secret for signed cookies (default: generated in DB_DIR)."),
     Setting("STRIP_METADATA", "true", "Remove EXIF/XMP/IPTC/text metadata from uploads."),
     Setting("WORKERS", "0", "App processes (0 = one per CPU)."),
-    Setting("IMAGE_THREADS", "1", "Threads per process for Pillow, hashing and disk work."),
+    Setting("IMAGE_THREADS", "1", "Threads per process for Pillow and hashing work."),
+    Setting("DISK_THREADS", "4", "Threads per process for file writes (fsync) and reads."),
     Setting("DB_TIMEOUT_MS", "3000", "How long a database call may wait for the server."),
     Setting("LOG_LEVEL", "INFO", "Log level for app.log."),
     Setting("UPLOAD_RATE_PER_MINUTE", "60", "Uploads per minute per client address (nginx)."),
@@ -76,6 +77,7 @@ class Settings:
     strip_metadata: bool
     workers: int
     image_threads: int
+    disk_threads: int
     db_timeout_ms: int
     log_level: str
     upload_rate_per_minute: int
@@ -195,6 +197,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         strip_metadata=_bool(env, "STRIP_METADATA"),
         workers=workers,
         image_threads=_int(env, "IMAGE_THREADS", 1, 64),
+        disk_threads=_int(env, "DISK_THREADS", 1, 64),
         db_timeout_ms=_int(env, "DB_TIMEOUT_MS", 100, 120_000),
         log_level=level,
         upload_rate_per_minute=_int(env, "UPLOAD_RATE_PER_MINUTE", 1, 6_000_000),

@@ -5,7 +5,7 @@ import asyncio
 import os
 import threading
 
-from imagehost.server import IMAGE_THREAD_NICENESS
+from imagehost.server import IMAGE_THREAD_NICENESS, upload_slots
 
 
 def own_priority() -> int:
@@ -20,7 +20,8 @@ async def test_image_threads_run_below_the_event_loop(ctx):
 
 async def test_uploads_beyond_the_slots_wait_for_one(ctx):
     uploads = ctx.uploads
-    slots = 2 * ctx.settings.image_threads
+    slots = upload_slots(ctx.settings)
+    assert slots >= 2
     for _ in range(slots):
         await asyncio.wait_for(uploads.admit(), 1)
     waiting = asyncio.ensure_future(uploads.admit())
