@@ -3,6 +3,7 @@
 Works on the file structure only (JPEG segments, PNG chunks, GIF blocks), so pixels never change.
 """
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ _SOF = {*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC}
 # Segments a decoder needs: frames, Huffman and arithmetic tables, quantisation, DNL, DRI, DHP, EXP.
 _JPEG_STRUCTURE = _SOF | {0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}
 _EOI, _SOS, _COM = 0xD9, 0xDA, 0xFE
+_MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _APP0, _APP1, _APP2, _APP13, _APP14 = 0xE0, 0xE1, 0xE2, 0xED, 0xEE
 _XMP_IDS = (b"http://ns.adobe.com/xap/1.0/\0", b"http://ns.adobe.com/xmp/extension/\0")
 
@@ -172,17 +174,12 @@ def _read_jpeg_marker(data: bytes, pos: int) -> tuple[int, int]:
 
 def _entropy_coded_end(data: bytes, pos: int) -> int:
     """Offset of the first marker after a scan's entropy-coded data starting at `pos`."""
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= len(data):
-            raise ValueError("JPEG: entropy-coded data runs to the end of the file without EOI")
-        following = data[pos + 1]
-        if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffed 0xFF, restart marker
-            pos += 2
-        elif following == 0xFF:  # fill byte before a marker
-            pos += 1
-        else:
-            return pos
+    # A marker is 0xFF followed by a code other than 0x00 (a stuffed 0xFF), a restart marker
+    # or another 0xFF (a fill byte: the marker starts at the last 0xFF of the run).
+    found = _MARKER_AFTER_SCAN.search(data, pos)
+    if found is None:
+        raise ValueError("JPEG: entropy-coded data runs to the end of the file without EOI")
+    return found.start()
 
 
 # --- PNG ---
