@@ -1,7 +1,7 @@
 """Image metadata in MongoDB through PyMongo's async API: the record type and its repository."""
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +39,17 @@ def millis(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def split_documents(data: bytes) -> Iterator[bytes]:
+    """The BSON documents of a bytes object that holds them back to back."""
+    offset, end = 0, len(data)
+    while offset < end:
+        size = int.from_bytes(data[offset : offset + 4], "little")
+        if size < 5 or offset + size > end:
+            raise ValueError("truncated BSON document in a batch")
+        yield data[offset : offset + size]
+        offset += size
 
 
 class DatabaseUnavailable(Exception):
@@ -209,6 +220,13 @@ class ImageRepository:
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 
+    async def estimated_count(self) -> int:
+        """The number of records from the collection's metadata: quick, for progress only."""
+        try:
+            return await self.collection.estimated_document_count()
+        except PyMongoError as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+
     async def all_names(self):
         """Every stored name (and thumbnail), streamed."""
         try:
@@ -231,10 +249,19 @@ class ImageRepository:
 
     async def raw_documents(self) -> AsyncIterator[bytes]:
         """Every record as raw BSON, exactly as stored (for backups), in _id order."""
+        async for batch in self.raw_batches(100):
+            for raw in split_documents(batch):
+                yield raw
+
+    async def raw_batches(self, size: int) -> AsyncIterator[bytes]:
+        """Every record as raw BSON, exactly as stored, in _id order: `size` records at a time,
+        back to back in one bytes object (as the server sent them: nothing decoded)."""
         try:
             # Bounded batches: the server would otherwise send up to 16 MB at a time.
-            async for doc in self._raw.find({}).sort("_id", ASCENDING).batch_size(100):
-                yield doc.raw
+            cursor = self.collection.find_raw_batches({}).sort("_id", ASCENDING).batch_size(size)
+            async with cursor:
+                async for batch in cursor:
+                    yield batch
         except PyMongoError as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 

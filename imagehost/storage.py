@@ -10,8 +10,9 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -58,6 +59,16 @@ class LocalStorage:
 
     def path(self, name: str) -> Path:
         return self.root / check_name(name)
+
+    @contextmanager
+    def reader(self) -> Iterator[Callable[[str], int]]:
+        """A function that opens stored files by name for reading (a file descriptor each), for
+        reading many of them (backups): names resolve from an open descriptor of the folder."""
+        folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            yield lambda name: os.open(check_name(name), os.O_RDONLY, dir_fd=folder)
+        finally:
+            os.close(folder)
 
     async def _run(self, func, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)

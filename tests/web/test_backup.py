@@ -237,7 +237,7 @@ async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, c
 
 async def test_memory_stays_flat_with_six_times_the_records(ctx, monkeypatch):
     # Small fixed buffers, so that what does not depend on the count is filled at both sizes.
-    monkeypatch.setattr(backup_module, "_CHUNK", 16 * 1024)
+    monkeypatch.setattr(backup_module, "_BATCH", 50)
     monkeypatch.setattr(archive_module, "_WRITE_BUFFER_SIZE", 16 * 1024)
 
     async def peak_for(count: int) -> int:
