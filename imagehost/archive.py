@@ -188,7 +188,15 @@ class ArchiveWriter:
         if exc_type is None:
             self.close()
 
-    def write_prelude(self, collections: Iterable[CollectionInfo]) -> None:
+    def write_prelude(
+        self, collections: Iterable[CollectionInfo], *, elsewhere: bool = False
+    ) -> None:
+        """Write the prelude announcing `collections`, once, before any segment.
+
+        With `elsewhere` nothing is written: the caller puts the prelude in front of this
+        writer's output itself (written later with another writer, once the sizes are known,
+        as a gzip member of its own); segments and `close` check and end these collections.
+        """
         if self._crcs is not None:
             raise ValueError("the prelude is already written")
         crcs: dict[tuple[str, str], int] = {}
@@ -220,8 +228,9 @@ class ArchiveWriter:
             blocks.append(bson.encode(prelude_entry))
         blocks.append(TERMINATOR)
         self._crcs = crcs
-        self._write(b"".join(blocks))
-        self._flush()
+        if not elsewhere:
+            self._write(b"".join(blocks))
+            self._flush()
 
     def write_segment(self, db: str, collection: str, raw_docs: Iterable[bytes]) -> None:
         """Write one data segment of raw BSON documents; nothing at all if there are none."""

@@ -3,6 +3,7 @@ import io
 import os
 import tarfile
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import bson
@@ -177,6 +178,38 @@ def sample_archive() -> tuple[bytes, dict[str, list[bytes]]]:
     out = io.BytesIO()
     docs = write_sample(out)
     return out.getvalue(), docs
+
+
+def test_a_prelude_written_elsewhere_makes_the_same_archive_as_two_gzip_members():
+    images, users = image_docs(0, 30), user_docs(7)
+    collections = [IMAGES, replace(USERS, uuid="f" * 32)]  # the same prelude bytes each time
+    segments = io.BytesIO()
+    with gzip.GzipFile(fileobj=segments, mode="wb", mtime=0) as zipped:
+        writer = ArchiveWriter(zipped)
+        writer.write_prelude(collections, elsewhere=True)
+        writer.write_segment("imagehost", "images", images[:10])
+        writer.write_segment("imagehost", "users", users)
+        writer.write_segment("imagehost", "images", images[10:])
+        with pytest.raises(ValueError, match="not in the prelude"):
+            writer.write_segment("imagehost", "sessions", [])
+        writer.close()
+    prelude = io.BytesIO()
+    with gzip.GzipFile(fileobj=prelude, mode="wb", mtime=0) as zipped:
+        ArchiveWriter(zipped, server_version="7.0.14").write_prelude(collections)
+
+    data = prelude.getvalue() + segments.getvalue()
+    in_one = io.BytesIO()
+    with ArchiveWriter(in_one, server_version="7.0.14") as writer:
+        writer.write_prelude(collections)
+        writer.write_segment("imagehost", "images", images[:10])
+        writer.write_segment("imagehost", "users", users)
+        writer.write_segment("imagehost", "images", images[10:])
+    assert gzip.decompress(data) == in_one.getvalue()
+    _, infos, docs = read_all(open_archive(io.BytesIO(data)))
+    assert [info.namespace for info in infos] == ["imagehost.images", "imagehost.users"]
+    assert [doc.raw for doc in docs] == images[:10] + users + images[10:]
+    parsed = mongodump_reader.parse_archive(data)  # checks every CRC
+    assert parsed.documents["imagehost.images"] == images
 
 
 def test_round_trip_through_gzip(tmp_path):

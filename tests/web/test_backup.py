@@ -246,7 +246,9 @@ async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, c
     slow_copy(monkeypatch, 0.005)
     await ctx.backups.start()
     overlapped = 0
-    while ctx.backups.status_sync().running:  # upload and delete for as long as it runs
+    # Upload and delete for as long as it runs (or records are left to delete: a loaded
+    # machine can make the backup outlast them).
+    while ctx.backups.status_sync().running and existing:
         body, ctype = multipart([("file", f"during{overlapped}.png", images.png())])
         response = await client.upload(body, ctype, accept="application/json")
         assert response.code == 201
@@ -290,6 +292,34 @@ async def test_memory_stays_flat_with_six_times_the_records(ctx, monkeypatch):
     # 1000 more records are 2000 more files: keeping their names, hashes or tar entries in
     # memory would add 300 KB to 2 MB here.
     assert large - small < 150_000, (small, large)
+
+
+async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_backup(
+    ctx, monkeypatch
+):
+    await add_records(ctx, 30, size=64 * 1024)
+    monkeypatch.setattr(backup_module, "_BATCH", 5)
+    monkeypatch.setattr(backup_module, "_SYNC_EVERY", 100_000)
+    synced = []
+    fdatasync = os.fdatasync
+
+    def counted(fd: int) -> None:
+        synced.append(fd)
+        fdatasync(fd)
+
+    monkeypatch.setattr(backup_module.os, "fdatasync", counted)
+    first = await finished_backup(ctx)
+    assert len(synced) >= 2 and len(members(first)) == 62
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(backup_module.os, "fdatasync", failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        await ctx.backups.run()
+    assert backup_files(ctx) == [first.name]
+    assert ctx.backups.status_sync().state == "failed"
+    assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
 
 
 # -- a crash ---------------------------------------------------------------------------------
