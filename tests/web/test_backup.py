@@ -24,6 +24,7 @@ from imagehost import restore as restore_module
 from imagehost import tarwriter
 from imagehost.archive import ArchiveWriter, CollectionInfo
 from imagehost.backup import BACKUP_NAME
+from imagehost.database import DatabaseUnavailable
 from imagehost.restore import RestoreError, restore
 from tests import images
 from tests.backups import (
@@ -319,6 +320,45 @@ async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_bac
         await ctx.backups.run()
     assert backup_files(ctx) == [first.name]
     assert ctx.backups.status_sync().state == "failed"
+    assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
+
+
+async def test_losing_the_database_halfway_fails_the_backup_and_leaves_nothing(ctx, monkeypatch):
+    await add_records(ctx, 30)
+    monkeypatch.setattr(backup_module, "_BATCH", 10)
+    raw_batches = ctx.repo.raw_batches
+
+    async def then_lost(size: int):
+        async for batch in raw_batches(size):
+            yield batch
+            raise DatabaseUnavailable("connection closed")
+
+    monkeypatch.setattr(ctx.repo, "raw_batches", then_lost)
+    with pytest.raises(DatabaseUnavailable, match="connection closed"):
+        await ctx.backups.run()
+    status = ctx.backups.status_sync()
+    assert status.state == "failed" and "connection closed" in status.message
+    assert backup_files(ctx) == []
+    assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
+    monkeypatch.undo()
+    assert len(members(await finished_backup(ctx))) == 62
+
+
+async def test_stopping_the_app_during_a_backup_abandons_it_cleanly(ctx, monkeypatch):
+    await add_records(ctx, 200)
+    monkeypatch.setattr(backup_module, "_BATCH", 10)
+    slow_copy(monkeypatch, 0.01)
+    await ctx.backups.start()
+    for _ in range(500):  # until it copies
+        if "copying" in ctx.backups.status_sync().phase:
+            break
+        await asyncio.sleep(0.01)
+    began = time.monotonic()
+    await ctx.backups.close()  # what the app does when it stops
+    assert time.monotonic() - began < 5
+    status = ctx.backups.status_sync()
+    assert status.state == "failed" and status.message == "the app stopped during the backup"
+    assert backup_files(ctx) == []
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
 
 
