@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .database import ImageRecord
 from .thumbnail import SIDE as THUMB_SIDE
+from .thumbnail import fit
 
 _MARKDOWN_ALT_UNSAFE = re.compile(r"[\[\]\\\r\n]")
 _BBCODE_UNSAFE = re.compile(r"[\[\]]")
@@ -50,8 +51,7 @@ def human_size(size: int) -> str:
 
 def thumb_box(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, int]:
     """The thumbnail's size (fit in `side`, never upscaled), for the <img> size hints."""
-    scale = min(1.0, side / max(width, height, 1))
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return fit((max(width, 1), max(height, 1)), side)
 
 
 def _attribute(text: str) -> str:

@@ -5,13 +5,13 @@ before any pixel is decoded, so a small file claiming a huge size is refused che
 """
 
 import io
-import math
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
 from .refusal import Refusal
+from .thumbnail import fit
 
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.
 FORMATS = {
@@ -103,7 +103,8 @@ def decode_image(
                     f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
                 )
             if fmt == "jpeg" and reduce_to and getattr(image, "n_frames", 1) == 1:
-                image.draft(None, _draft_request((width, height), reduce_to))
+                # Pillow picks the largest of 1/2..1/8 that keeps the frame at least this size.
+                image.draft(None, fit((width, height), reduce_to))
             frames = _decode_all_frames(image, width * height, max_pixels)
             if frames > 1:
                 image.seek(0)
@@ -150,12 +151,6 @@ def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -
         image.seek(index)
         image.load()
     return frames
-
-
-def _draft_request(size: tuple[int, int], side: int) -> tuple[int, int]:
-    # Pillow picks the largest of 1/2..1/8 that keeps the frame at least this size.
-    scale = min(1.0, side / max(size))
-    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
 
 
 def _short(exc: BaseException) -> str:

@@ -36,7 +36,7 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
     with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
-        size = _fit(source.size, max_side)
+        size = fit(source.size, max_side)
         if fmt == "jpeg":
             # libjpeg decodes at 1/2..1/8 scale, no smaller than the target (imagecheck's
             # reduce_to does the same, so uploads and remade thumbnails match).
@@ -58,7 +58,7 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = S
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
     with Image.open(io.BytesIO(stored), formats=["JPEG"]) as header:
-        size = _fit(header.size, max_side)
+        size = fit(header.size, max_side)
         if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
         source.info = dict(header.info)
@@ -88,7 +88,8 @@ def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
     return Thumbnail(out.getvalue(), extension, content_type, image.width, image.height)
 
 
-def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+def fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled to at most `max_side` on its long side; never upscaled."""
     width, height = size
     longest = max(width, height)
     if longest <= max_side:
@@ -98,10 +99,7 @@ def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
 
 
 def _covers(decoded: tuple[int, int], target: tuple[int, int], full: tuple[int, int]) -> bool:
-    """Whether a frame of size `decoded` is the full image, or a reduction of it, no smaller
-    than `target`, with the same shape."""
-    if decoded == full:
-        return True
+    """Whether a frame of size `decoded` lies between `target` and the full image's size."""
     return all(t <= d <= f for d, t, f in zip(decoded, target, full, strict=True))
 
 
