@@ -247,12 +247,6 @@ class ImageRepository:
         # nx-27017 sums a field missing everywhere to null, MongoDB to 0.
         return Totals(group.get("images") or 0, group.get("bytes") or 0, today)
 
-    async def raw_documents(self) -> AsyncIterator[bytes]:
-        """Every record as raw BSON, exactly as stored (for backups), in _id order."""
-        async for batch in self.raw_batches(100):
-            for raw in split_documents(batch):
-                yield raw
-
     async def raw_batches(self, size: int) -> AsyncIterator[bytes]:
         """Every record as raw BSON, exactly as stored, in _id order: `size` records at a time,
         back to back in one bytes object (as the server sent them: nothing decoded)."""

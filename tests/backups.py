@@ -14,7 +14,7 @@ from pathlib import Path
 import bson
 
 from imagehost import backup as backup_module
-from imagehost.database import ImageRecord
+from imagehost.database import ImageRecord, split_documents
 
 
 async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
@@ -36,7 +36,7 @@ async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
 
 
 async def raw_records(ctx) -> list[bytes]:
-    return [raw async for raw in ctx.repo.raw_documents()]
+    return [raw async for batch in ctx.repo.raw_batches(100) for raw in split_documents(batch)]
 
 
 def stored_files(ctx) -> dict[str, bytes]:
