@@ -147,11 +147,7 @@ class TarWriter:
         if got != size:
             self.undo(mark)
             raise FileChanged(f"{name}: {size} bytes expected, the file holds {got}")
-        digest = hashlib.sha256(self._view[start : start + size]).hexdigest()
-        padded = start + size + _pad(size)
-        self._buffer[start + size : padded] = _ZEROS[: padded - start - size]
-        self._used = padded
-        return digest
+        return self._seal(start, size)
 
     def add_open_file(self, name: str, fd: int, mtime: int, mode: int = 0o644) -> tuple[int, str]:
         """Add an open regular file from its current offset to its end; returns the length
@@ -170,14 +166,19 @@ class TarWriter:
             got = os.readv(fd, [self._view[start:limit]])
             if start + got < limit:
                 self._buffer[self._used : start] = ustar_header(name.encode(), got, mtime, mode)
-                digest = hashlib.sha256(self._view[start : start + got]).hexdigest()
-                padded = start + got + _pad(got)
-                self._buffer[start + got : padded] = _ZEROS[: padded - start - got]
-                self._used = padded
-                return got, digest
+                return got, self._seal(start, got)
             os.lseek(fd, -got, os.SEEK_CUR)
         left = os.fstat(fd).st_size - os.lseek(fd, 0, os.SEEK_CUR)
         return left, self.add_file(name, fd, left, mtime, mode)
+
+    def _seal(self, start: int, size: int) -> str:
+        """End a member whose `size` body bytes were read into the buffer at `start`: pad it
+        to a whole block and take it in; returns the body's sha256."""
+        end = start + size
+        padded = end + _pad(size)
+        self._buffer[end:padded] = _ZEROS[: padded - end]
+        self._used = padded
+        return hashlib.sha256(self._view[start:end]).hexdigest()
 
     def _add_large(self, mark: int, header: bytes, name: str, fd: int, size: int) -> str:
         self._put(header)
