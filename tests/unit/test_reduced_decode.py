@@ -23,7 +23,7 @@ SOURCES = {
 
 
 def verdict(data: bytes, reduce_to: int | None):
-    """(status, message) of a refusal, or the facts and decoded size of an accepted file."""
+    """("refused", the HTTP status) or ("accepted", the ImageInfo): what both decodes must share."""
     try:
         info, frame = decode_image(data, max_bytes=LIMIT, max_pixels=PIXELS, reduce_to=reduce_to)
     except ImageRejected as refused:
