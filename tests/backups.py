@@ -16,6 +16,9 @@ import bson
 from imagehost import backup as backup_module
 from imagehost.database import ImageRecord, split_documents
 
+# Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).
+MONGODUMP = Path(__file__).resolve().parent / "data" / "mongodump"
+
 
 async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
     """`count` records, each with an image and a thumbnail of random bytes (the backup copies

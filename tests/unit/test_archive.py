@@ -23,14 +23,14 @@ from imagehost.archive import (
     open_archive,
     read_archive,
 )
+from tests.backups import MONGODUMP
 from tests.unit import mongodump_reader
 
-TESTDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "mongodump"
 CHECK_VALUE = 0x995DC9BBDF1939FA
 
 
 def mongodump_file(name: str) -> Path:
-    return TESTDATA / name
+    return MONGODUMP / name
 
 
 def read_all(stream) -> tuple[ArchiveHeader, list[CollectionInfo], list[ArchiveDocument]]:

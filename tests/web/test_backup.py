@@ -28,6 +28,7 @@ from imagehost.database import DatabaseUnavailable
 from imagehost.restore import RestoreError, restore
 from tests import images
 from tests.backups import (
+    MONGODUMP,
     add_records,
     members,
     raw_records,
@@ -41,8 +42,6 @@ from tests.backups import (
 from tests.conftest import ROOT
 from tests.images import multipart
 from tests.unit.mongodump_reader import FormatError, parse_archive
-
-MONGODUMP = ROOT.parent / "shared" / "testdata" / "mongodump"  # real mongodump archives
 
 
 async def upload_three(client) -> list[dict]:

@@ -8,9 +8,9 @@ import argon2
 
 from imagehost.__main__ import cli
 from imagehost.backup import BACKUP_NAME
-from tests.backups import add_records, raw_records, slow_copy, stored_files, wipe
+from tests.backups import MONGODUMP, add_records, raw_records, slow_copy, stored_files, wipe
 from tests.conftest import ROOT
-from tests.web.test_backup import MONGODUMP, command_env
+from tests.web.test_backup import command_env
 
 
 async def imagehost(settings, *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
