@@ -14,7 +14,7 @@ BENCHMARKS := upload serve gallery healthz memory backup profile_upload
 .PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
 
 run: $(VENV)/.local-installed system-deps
-	$(PY) -m imagehost.devstack
+	$(PY) -m imagehost.dev.devstack
 
 test: $(VENV)/.dev-installed system-deps-test
 	$(PY) -m ruff check .

@@ -1,6 +1,6 @@
 """What the benchmarks share: the stacks they start, the wrk load generator, RSS, tables.
 
-Every benchmark runs the real stack as `make run` starts it (imagehost.devstack.LocalStack:
+Every benchmark runs the real stack as `make run` starts it (imagehost.dev.devstack.LocalStack:
 app + embedded nx-27017 + nginx with the project's config) on free loopback ports.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from imagehost.devstack import LocalStack, free_port
+from imagehost.dev.devstack import LocalStack, free_port
 from tests.images import multipart
 
 ROOT = Path(__file__).resolve().parent.parent

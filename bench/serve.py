@@ -19,8 +19,8 @@ from bench.common import (
     upload,
     wait_settled,
 )
-from imagehost.devstack import find_nginx, free_port, wait_http
-from imagehost.nginxconf import write_main_config
+from imagehost.dev.devstack import find_nginx, free_port, wait_http
+from imagehost.dev.nginxconf import write_main_config
 
 FILES = [("100 KB JPEG", (1024, 768), 100_000), ("4 MB JPEG", (4000, 3000), 4 * MIB)]
 CONCURRENCY = 32

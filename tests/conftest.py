@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from imagehost.devstack import LocalStack, free_port
+from imagehost.dev.devstack import LocalStack, free_port
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
 from tests.stack import Http, stack_env

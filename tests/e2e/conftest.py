@@ -5,7 +5,7 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from imagehost.devstack import LocalStack
+from imagehost.dev.devstack import LocalStack
 from tests.conftest import free_port
 from tests.stack import Http, stack_env
 

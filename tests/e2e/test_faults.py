@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagehost.devstack import LocalStack
+from imagehost.dev.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
 from imagehost.imagecheck import check_image
 from imagehost.storage import NAME_PATTERN

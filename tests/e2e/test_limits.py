@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from imagehost.devstack import LocalStack
+from imagehost.dev.devstack import LocalStack
 from tests import images
 from tests.conftest import free_port
 from tests.images import multipart

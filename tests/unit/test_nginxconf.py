@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from imagehost.nginxconf import ROOT, TEMPLATE, render, template_variables, write_local_config
+from imagehost.dev.nginxconf import ROOT, TEMPLATE, render, template_variables, write_local_config
 from imagehost.settings import load_settings
 
 
@@ -29,7 +29,7 @@ def test_nginx_variables_are_left_alone():
 
 @pytest.mark.parametrize("limit", ["5242880", "1000000"])
 def test_the_container_derives_the_same_values_as_local_runs(tmp_path, limit):
-    """nginx/15-imagehost-limits.envsh (sourced in the nginx image) agrees with nginxconf.py."""
+    """nginx/15-imagehost-limits.envsh (sourced in the nginx image) agrees with dev/nginxconf.py."""
     script = ROOT / "nginx" / "15-imagehost-limits.envsh"
     out = subprocess.run(
         ["sh", "-c", f'. "{script}"; echo "$CLIENT_MAX_BODY_SIZE"; echo "$MAX_UPLOAD_TEXT"'],
@@ -54,7 +54,7 @@ def test_compose_gives_nginx_every_variable_the_template_needs():
 
 
 def test_local_config_is_accepted_by_nginx(tmp_path):
-    from imagehost.devstack import find_nginx
+    from imagehost.dev.devstack import find_nginx
 
     settings = load_settings({"VAR_DIR": str(tmp_path)})
     settings.logs_dir.mkdir(parents=True)

@@ -14,8 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ..settings import SettingsError, load_settings, prepare_folders
 from .nginxconf import write_local_config
-from .settings import SettingsError, load_settings, prepare_folders
 
 
 class StackError(RuntimeError):
@@ -136,7 +136,7 @@ class LocalStack:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             out = self.output.open("ab")
         process = subprocess.Popen(
-            command, env=self.env, cwd=Path(__file__).resolve().parent.parent,
+            command, env=self.env, cwd=Path(__file__).resolve().parents[2],
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
         if out is not None:
