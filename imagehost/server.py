@@ -21,7 +21,6 @@ from pymongo.errors import PyMongoError
 from tornado.httpserver import HTTPServer
 
 from .adminauth import CLOSED_MESSAGE, AdminAuth
-from .app import make_app
 from .backup import BackupService
 from .consistency import check_consistency, log_report
 from .context import AppContext
@@ -31,6 +30,7 @@ from .logsetup import setup_logging
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .storage import LocalStorage
 from .uploads import UploadLimits, UploadService
+from .web.app import make_app
 
 STARTUP_DB_WAIT = 30.0
 SHUTDOWN_GRACE = 10.0

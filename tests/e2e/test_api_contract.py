@@ -10,8 +10,8 @@ import hypothesis
 import pytest
 import schemathesis
 
-from imagehost.openapi import openapi_document
 from imagehost.settings import load_settings
+from imagehost.web.openapi import openapi_document
 
 pytestmark = pytest.mark.e2e
 

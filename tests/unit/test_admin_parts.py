@@ -4,9 +4,9 @@ import argon2
 import pytest
 
 from imagehost.adminauth import AdminAuth
-from imagehost.handlers.admin import safe_next
 from imagehost.logsetup import tail_lines
 from imagehost.settings import SettingsError, load_settings
+from imagehost.web.handlers.admin import safe_next
 
 HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("a passphrase")
 

@@ -1,6 +1,6 @@
 import pytest
 
-from imagehost.multipart import MultipartError, boundary_of, parse_multipart, single_file
+from imagehost.web.multipart import MultipartError, boundary_of, parse_multipart, single_file
 from tests.images import multipart
 
 

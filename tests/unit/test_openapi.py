@@ -8,8 +8,8 @@ import pytest
 # The OpenAPI 3.1 meta-schema that schemathesis ships (it does not validate on load).
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from imagehost.openapi import DELETE_TOKEN_HEADER, openapi_document
 from imagehost.storage import IMAGE_NAME
+from imagehost.web.openapi import DELETE_TOKEN_HEADER, openapi_document
 
 DOCUMENT = openapi_document("https://img.example.org", 5 * 1024 * 1024)
 

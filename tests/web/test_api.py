@@ -177,7 +177,7 @@ async def test_delete_url_from_the_api_works_in_the_page(client, ctx):
 
 
 async def test_openapi_document_is_served_for_this_host(client, ctx):
-    from imagehost.openapi import openapi_document
+    from imagehost.web.openapi import openapi_document
 
     response = await client.request("GET", "/api/openapi.json")
     assert response.code == 200

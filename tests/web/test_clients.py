@@ -35,7 +35,7 @@ async def test_sxcu_follows_the_host_the_user_is_on(client):
 async def test_sxcu_uses_public_url_when_set(ctx, settings):
     import dataclasses
 
-    from imagehost.app import make_app
+    from imagehost.web.app import make_app
     from tests.web.conftest import serving
 
     public = dataclasses.replace(ctx, settings=settings.replace(public_url="https://i.example.org"))

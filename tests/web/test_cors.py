@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from imagehost.app import make_app
+from imagehost.web.app import make_app
 from tests import images
 from tests.images import multipart
 from tests.web.conftest import serving

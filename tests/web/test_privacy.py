@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from imagehost.app import make_app
 from imagehost.server import build_context
+from imagehost.web.app import make_app
 from tests.images import multipart
 from tests.unit import images as meta
 from tests.web.conftest import serving

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import tornado.web
 
-from .context import AppContext
+from ..context import AppContext
+from ..storage import IMAGE_NAME
 from .handlers.admin import (
     ImageDeleteHandler,
     ImagesHandler,
@@ -26,9 +27,8 @@ from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
-from .storage import IMAGE_NAME
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NAME = f"({IMAGE_NAME})"
 BACKUP = r"(imagehost-\d{8}T\d{6}Z(?:-\d+)?\.tar)"
 

@@ -7,13 +7,13 @@ from http import HTTPStatus
 from loguru import logger
 from tornado.web import HTTPError, RequestHandler
 
-from ..cards import Card, card_for
-from ..context import AppContext
-from ..database import DatabaseUnavailable, ImageRecord
-from ..logsetup import one_line, redact
-from ..refusal import Refusal
-from ..storage import StorageFull
-from ..uploads import Upload
+from ...cards import Card, card_for
+from ...context import AppContext
+from ...database import DatabaseUnavailable, ImageRecord
+from ...logsetup import one_line, redact
+from ...refusal import Refusal
+from ...storage import StorageFull
+from ...uploads import Upload
 
 OWNER_COOKIE = "owner"
 PAGE_CSP = (

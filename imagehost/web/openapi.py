@@ -3,7 +3,7 @@
 The test suite checks it against the real answers (schemathesis), so it stays the API's contract.
 """
 
-from .storage import IMAGE_NAME
+from ..storage import IMAGE_NAME
 
 API_PREFIX = "/api/v1"
 DELETE_TOKEN_HEADER = "X-Delete-Token"

@@ -3,9 +3,9 @@
 from loguru import logger
 from tornado.web import stream_request_body
 
-from ..logsetup import one_line
+from ...logsetup import one_line
+from ...uploads import Upload
 from ..multipart import MultipartError, boundary_of, parse_multipart, single_file
-from ..uploads import Upload
 from .base import BaseHandler, http_error_for
 
 

@@ -1,6 +1,6 @@
 """The delete-by-link page and the health check."""
 
-from ..database import DatabaseUnavailable
+from ...database import DatabaseUnavailable
 from .base import BaseHandler
 
 

@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 from loguru import logger
 from tornado.web import HTTPError, RequestHandler
 
-from ..adminauth import CLOSED_MESSAGE, SESSION_COOKIE
-from ..cards import human_size
-from ..database import DatabaseUnavailable
-from ..logsetup import tail_lines
+from ...adminauth import CLOSED_MESSAGE, SESSION_COOKIE
+from ...cards import human_size
+from ...database import DatabaseUnavailable
+from ...logsetup import tail_lines
 from .base import BaseHandler, http_error_for
 
 LOGIN_URL = "/admin/login"

@@ -2,8 +2,8 @@
 
 from loguru import logger
 
-from ..database import DatabaseUnavailable
-from ..gallery import BadCursor, owner_page
+from ...database import DatabaseUnavailable
+from ...gallery import BadCursor, owner_page
 from .base import BaseHandler, http_error_for
 
 

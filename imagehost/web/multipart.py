@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from tornado.httputil import _parse_header
 
-from .refusal import Refusal
+from ..refusal import Refusal
 
 
 class MultipartError(Refusal):

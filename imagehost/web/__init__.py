@@ -1,0 +1,1 @@
+"""The HTTP side: the Tornado application, its handlers, and the multipart and OpenAPI parts."""
