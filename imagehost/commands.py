@@ -10,11 +10,11 @@ from pathlib import Path
 from loguru import logger
 
 from .adminauth import hash_password
-from .backup import BackupBusy
+from .backups.restore import RestoreError, restore
+from .backups.service import BackupBusy
 from .consistency import DEFAULT_GRACE, check_consistency, repair
 from .database import DatabaseUnavailable
 from .logsetup import setup_logging
-from .restore import RestoreError, restore
 from .server import build_context, database_for, settings_or_none, wait_for_database
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
 

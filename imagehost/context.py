@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from .adminauth import AdminAuth
-from .backup import BackupService
+from .backups.service import BackupService
 from .database import ImageRepository
 from .settings import Settings
 from .storage import LocalStorage

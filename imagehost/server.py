@@ -21,7 +21,7 @@ from pymongo.errors import PyMongoError
 from tornado.httpserver import HTTPServer
 
 from .adminauth import CLOSED_MESSAGE, AdminAuth
-from .backup import BackupService
+from .backups.service import BackupService
 from .consistency import check_consistency, log_report
 from .context import AppContext
 from .database import DatabaseUnavailable, ImageRepository, open_client

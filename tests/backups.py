@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bson
 
-from imagehost import backup as backup_module
+from imagehost.backups import service as backup_module
 from imagehost.database import ImageRecord, split_documents
 
 # Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).

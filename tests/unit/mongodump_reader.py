@@ -1,6 +1,6 @@
 """An independent mongodump archive reader, written from the format notes to check our writer.
 
-It shares nothing with imagehost.archive: its own BSON element walker, CRC-64 and rules.
+It shares nothing with imagehost.backups.archive: its own BSON element walker, CRC-64 and rules.
 """
 
 import gzip

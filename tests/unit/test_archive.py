@@ -11,8 +11,8 @@ import pytest
 from bson.int64 import Int64
 from bson.objectid import ObjectId
 
-from imagehost import archive
-from imagehost.archive import (
+from imagehost.backups import archive
+from imagehost.backups.archive import (
     ArchiveDocument,
     ArchiveError,
     ArchiveHeader,

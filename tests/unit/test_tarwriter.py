@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imagehost import tarwriter
-from imagehost.tarwriter import FileChanged, TarWriter, member_header
+from imagehost.backups import tar as tarwriter
+from imagehost.backups.tar import FileChanged, TarWriter, member_header
 
 MTIME = 1_700_000_000
 LONG = "images/" + "d" * 120 + ".jpg"  # too long for ustar's 100-byte name: a pax header

@@ -18,14 +18,14 @@ from pathlib import Path
 import bson
 import pytest
 
-from imagehost import archive as archive_module
-from imagehost import backup as backup_module
-from imagehost import restore as restore_module
-from imagehost import tarwriter
-from imagehost.archive import ArchiveWriter, CollectionInfo
-from imagehost.backup import BACKUP_NAME
+from imagehost.backups import archive as archive_module
+from imagehost.backups import restore as restore_module
+from imagehost.backups import service as backup_module
+from imagehost.backups import tar as tarwriter
+from imagehost.backups.archive import ArchiveWriter, CollectionInfo
+from imagehost.backups.restore import RestoreError, restore
+from imagehost.backups.service import BACKUP_NAME
 from imagehost.database import DatabaseUnavailable
-from imagehost.restore import RestoreError, restore
 from tests import images
 from tests.backups import (
     MONGODUMP,

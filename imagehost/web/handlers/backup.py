@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from tornado.iostream import StreamClosedError
 
-from ...backup import BackupStatus
+from ...backups.service import BackupStatus
 from .admin import AdminHandler
 
 CHUNK = 256 * 1024

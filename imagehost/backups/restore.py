@@ -16,6 +16,8 @@ import bson
 from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
+from ..database import COLLECTION, ImageRepository
+from ..storage import NAME_PATTERN, LocalStorage
 from .archive import (
     GZIP_MAGIC,
     MAGIC,
@@ -25,9 +27,7 @@ from .archive import (
     open_archive,
     read_archive,
 )
-from .backup import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
-from .database import COLLECTION, ImageRepository
-from .storage import NAME_PATTERN, LocalStorage
+from .service import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
 
 BATCH = 500
 _READ = 1024 * 1024

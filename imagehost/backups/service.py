@@ -21,11 +21,11 @@ from typing import BinaryIO, TextIO
 import bson
 from loguru import logger
 
-from . import __version__
+from .. import __version__
+from ..database import COLLECTION, ImageRepository, split_documents
+from ..storage import LocalStorage, sync_folder
 from .archive import ArchiveWriter, CollectionInfo
-from .database import COLLECTION, ImageRepository, split_documents
-from .storage import LocalStorage, sync_folder
-from .tarwriter import FileChanged, TarWriter
+from .tar import FileChanged, TarWriter
 
 BACKUP_NAME = re.compile(r"^imagehost-(\d{8}T\d{6}Z)(?:-(\d+))?\.tar$")
 ARCHIVE_MEMBER = "mongodump.archive.gz"
