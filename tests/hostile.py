@@ -15,7 +15,7 @@ from functools import cache
 from PIL import Image
 
 from tests import images
-from tests.images import multipart
+from tests.images import chunk, multipart
 from tests.unit import images as meta
 
 LIMIT = 5 * 1024 * 1024
@@ -52,10 +52,6 @@ class Case:
 
 
 # -- generators -----------------------------------------------------------------------------
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def png_with_chunk(extra: bytes) -> bytes:

@@ -1,6 +1,8 @@
 """Test images, made in memory with Pillow: accessor functions, no binary files committed."""
 
 import io
+import struct
+import zlib
 
 from PIL import Image
 
@@ -21,6 +23,11 @@ def gif(size=(40, 30), frames=1) -> bytes:
     return out.getvalue()
 
 
+def chunk(kind: bytes, body: bytes) -> bytes:
+    """A PNG chunk: length, type, body, CRC."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
 def encode(image: Image.Image, fmt: str, **save) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **save)
@@ -38,18 +45,12 @@ def noisy_jpeg(target_bytes: int, width: int = 1400) -> bytes:
 
 def padded_png(exact_bytes: int) -> bytes:
     """A valid PNG of exactly `exact_bytes`: a small image plus an ancillary chunk of padding."""
-    import struct
-    import zlib
-
     base = png((8, 8))
     iend = base.rindex(b"IEND") - 4
     overhead = 12
     pad = exact_bytes - len(base) - overhead
     assert pad >= 0
-    body = b"x" * pad
-    chunk = struct.pack(">I", pad) + b"prVt" + body
-    chunk += struct.pack(">I", zlib.crc32(b"prVt" + body) & 0xFFFFFFFF)
-    data = base[:iend] + chunk + base[iend:]
+    data = base[:iend] + chunk(b"prVt", b"x" * pad) + base[iend:]
     assert len(data) == exact_bytes
     return data
 

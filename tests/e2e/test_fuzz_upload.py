@@ -18,8 +18,7 @@ from imagehost.imagecheck import sniff_format
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import run_imagehost
-from tests.hostile import chunk
-from tests.images import multipart
+from tests.images import chunk, multipart
 from tests.unit import images as meta
 
 pytestmark = pytest.mark.e2e
