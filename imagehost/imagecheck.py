@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile
 
 from .refusal import Refusal
-from .thumbnail import fit
+from .thumbnail import first_shown_frame, fit
 
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.
 FORMATS = {
@@ -22,6 +22,8 @@ FORMATS = {
 ALLOWED = "JPEG, PNG or GIF"
 # An animation may hold many frames; this bounds the total decoding work per upload.
 MAX_ANIMATION_FACTOR = 4
+# The LZW code sizes browsers decode (Chromium's GIF decoder refuses the others, Pillow not).
+GIF_CODE_SIZES = range(2, 9)
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Our own cap (MAX_PIXELS, checked from the header) runs first with a precise message;
@@ -107,8 +109,10 @@ def decode_image(
                 image.draft(None, fit((width, height), reduce_to))
             frames = _decode_all_frames(image, width * height, max_pixels)
             if frames > 1:
-                image.seek(0)
+                image.seek(first_shown_frame(image))
                 image.load()
+                # An APNG's default image outside the animation is not one of its frames.
+                frames -= first_shown_frame(image)
             if fmt == "png":
                 # verify() checks every chunk's CRC, which decoding alone does not.
                 with Image.open(io.BytesIO(data), formats=[pil_format]) as again:
@@ -149,8 +153,20 @@ def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -
         )
     for index in range(frames):
         image.seek(index)
+        if image.format == "GIF":
+            _check_gif_code_size(image, index)
         image.load()
     return frames
+
+
+def _check_gif_code_size(image: Image.Image, index: int) -> None:
+    code_size = image.tile[0].args[0] if image.tile else None  # set by the seek, until load()
+    if code_size is not None and code_size not in GIF_CODE_SIZES:
+        raise ImageRejected(
+            422,
+            f"the GIF file's frame {index + 1} uses an LZW code size of {code_size}, which "
+            f"browsers cannot decode (they take {GIF_CODE_SIZES[0]} to {GIF_CODE_SIZES[-1]})",
+        )
 
 
 def _short(exc: BaseException) -> str:

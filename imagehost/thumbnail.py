@@ -3,13 +3,14 @@
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageOps
+
+from .colour import to_srgb
 
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF"}
 # Pillow also takes orientation from XMP or an ImageMagick text chunk; browsers honour only EXIF,
 # and strip_metadata drops the rest, so the thumbnail must ignore them to match the full image.
 _NON_EXIF_ORIENTATION = ("xmp", "XML:com.adobe.xmp", "Raw profile type exif")
-_SRGB = ImageCms.createProfile("sRGB")
 _JPEG_QUALITY = 82
 SIDE = 320  # the thumbnail's long side, in pixels
 
@@ -36,12 +37,16 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
     with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
+        # Only the colour chunks before the pixels count: Pillow adds later ones to `info`
+        # as it reads on, and browsers ignore them.
+        colour = dict(source.info)
         size = fit(source.size, max_side)
         if fmt == "jpeg":
             # libjpeg decodes at 1/2..1/8 scale, no smaller than the target (imagecheck's
             # reduce_to does the same, so uploads and remade thumbnails match).
             source.draft(None, size)
-        return _thumbnail(source, size)
+        source.seek(first_shown_frame(source))
+        return _thumbnail(source, size, colour)
 
 
 def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
@@ -62,10 +67,16 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = S
         if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
         source.info = dict(header.info)
-    return _thumbnail(source, size)
+    return _thumbnail(source, size, header.info)
 
 
-def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
+def first_shown_frame(image: Image.Image) -> int:
+    """The index of the first frame browsers show: an APNG's default image (its IDAT) may be
+    left out of the animation, for viewers without APNG only."""
+    return 1 if image.info.get("default_image") and getattr(image, "n_frames", 1) > 1 else 0
+
+
+def _thumbnail(source: Image.Image, size: tuple[int, int], colour: dict) -> Thumbnail:
     for key in _NON_EXIF_ORIENTATION:
         source.info.pop(key, None)
     image = _drop_opaque_alpha(_normalise_mode(source))
@@ -76,7 +87,7 @@ def _thumbnail(source: Image.Image, size: tuple[int, int]) -> Thumbnail:
         # the EXIF of the upload itself, before metadata stripping.
         image = source.copy()
     image = ImageOps.exif_transpose(image)
-    image = _to_srgb(image)
+    image = to_srgb(image, colour)
     image.info.clear()  # Pillow's encoders copy comments and profiles from here
     out = io.BytesIO()
     if image.mode in ("LA", "RGBA"):
@@ -135,22 +146,3 @@ def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
     if image.mode in ("LA", "RGBA") and image.getchannel("A").getextrema()[0] == 255:
         return image.convert(image.mode[:-1])
     return image
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """Colour-manage to sRGB, since the thumbnail carries no profile; CMYK becomes RGB."""
-    icc = image.info.get("icc_profile")
-    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
-        alpha = image.getchannel("A") if image.mode == "RGBA" else None
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            rgb = ImageCms.profileToProfile(
-                image.convert("RGB") if alpha else image, source, _SRGB, outputMode="RGB"
-            )
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken or mismatched profile: show the numbers as they are
-        else:
-            if alpha:
-                rgb.putalpha(alpha)
-            return rgb
-    return image.convert("RGB") if image.mode == "CMYK" else image

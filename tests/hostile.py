@@ -14,7 +14,7 @@ from functools import cache
 
 from PIL import Image
 
-from tests import images
+from tests import images, tricky
 from tests.images import chunk, multipart
 from tests.unit import images as meta
 
@@ -192,6 +192,11 @@ CASES: list[Case] = [
     Case("truncated-gif", 422, DAMAGED, lambda: truncated(images.gif((200, 200))), "a.gif"),
     Case("png-bad-crc", 422, DAMAGED, bad_crc_png),
     Case("jpeg-signature-only", 422, DAMAGED, lambda: b"\xff\xd8\xff\xe0" + SCRIPT, "a.jpg"),
+    # Decoded by Pillow, not by browsers: the link would show nothing.
+    Case(
+        "gif-lzw-code-size-9", 422, "browsers cannot decode",
+        lambda: tricky.gif_with_code_sizes(9), "a.gif",
+    ),
     # Bombs: tiny files that would take gigabytes to decode.
     Case("pixel-flood-png", 422, "30000x30000 pixels", lambda: png_claiming(30000, 30000)),
     Case("pixel-flood-gif", 422, "too large to decode safely", lambda: gif_claiming(65535, 65535)),

@@ -5,8 +5,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from imagehost.imagecheck import ImageRejected, check_image, sniff_format
-from tests import images
+from imagehost.imagecheck import ImageRejected, check_image, decode_image, sniff_format
+from tests import images, tricky
 
 LIMIT = 5 * 1024 * 1024
 PIXELS = 50_000_000
@@ -149,3 +149,32 @@ def test_result_describes_the_real_image():
     image.save(out, "PNG")
     info = check(out.getvalue())
     assert (info.width, info.height, info.frames) == (123, 45, 1)
+
+
+@pytest.mark.parametrize("code_sizes", [(9,), (12,), (1,), (0,), (8, 9)], ids=str)
+def test_gif_lzw_code_sizes_browsers_refuse_are_refused(code_sizes):
+    refusal = rejected(tricky.gif_with_code_sizes(*code_sizes))
+    assert refusal.status == 422
+    frame, size = len(code_sizes), code_sizes[-1]
+    assert refusal.message == (
+        f"the GIF file's frame {frame} uses an LZW code size of {size}, which browsers cannot "
+        "decode (they take 2 to 8)"
+    )
+
+
+def test_gif_lzw_code_sizes_browsers_take_are_accepted():
+    assert check(tricky.gif_with_code_sizes(2, 5, 8)).frames == 3
+
+
+def test_apng_default_image_outside_the_animation_is_not_a_frame():
+    info, first = decode_image(
+        tricky.apng_default_image_outside_animation(), max_bytes=LIMIT, max_pixels=PIXELS
+    )
+    with first:
+        assert info.frames == 2
+        assert first.convert("RGB").getpixel((0, 0)) != (255, 0, 255)  # the default image's
+        assert first.convert("RGB").tobytes() == tricky.scene().tobytes()
+
+
+def test_apng_frames_are_counted():
+    assert check(tricky.apng_partial_frames()).frames == 3

@@ -1,9 +1,10 @@
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from imagehost.thumbnail import Thumbnail, make_thumbnail
+from tests import tricky
 from tests.unit import images
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -233,3 +234,34 @@ def test_unknown_format_is_refused() -> None:
 def test_format_must_match_data() -> None:
     with pytest.raises(OSError):
         make_thumbnail(images.png(), "jpeg")
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / len(a.getbands())
+
+
+def test_apng_thumbnail_is_the_first_frame_browsers_show() -> None:
+    image = decode(make_thumbnail(tricky.apng_default_image_outside_animation(), "png"))
+    expected = tricky.scene().resize(image.size, Image.Resampling.BICUBIC)
+    assert mean_difference(image, expected) < 3  # not the magenta default image
+
+
+def test_gamma_tagged_png_thumbnail_is_colour_managed() -> None:
+    plain = decode(make_thumbnail(tricky.png(tricky.scene()), "png"))
+    linear = decode(make_thumbnail(tricky.png(tricky.scene(), before=[tricky.gama(1.0)]), "png"))
+    assert mean_difference(plain, linear) > 15  # linear light encoded as sRGB is lighter
+    assert ImageStat.Stat(linear).mean[0] > ImageStat.Stat(plain).mean[0]
+
+
+def test_gamma_chunk_after_the_pixels_is_ignored_like_browsers_do() -> None:
+    plain = decode(make_thumbnail(tricky.png(tricky.scene()), "png"))
+    late = decode(make_thumbnail(tricky.png(tricky.scene(), after=[tricky.gama(1.0)]), "png"))
+    assert mean_difference(plain, late) == 0
+
+
+def test_grey_icc_profile_is_applied_and_grey_stays_grey() -> None:
+    data = tricky.png(tricky.scene(mode="L"), before=[tricky.iccp(tricky.grey_linear_profile())])
+    image = decode(make_thumbnail(data, "png"))
+    assert image.mode == "L"
+    plain = decode(make_thumbnail(tricky.png(tricky.scene(mode="L")), "png"))
+    assert mean_difference(image, plain) > 15
