@@ -130,7 +130,7 @@ async def _check(settings, fix: bool, grace: float) -> int:
             print(f"  {line}")
         if report.ok or not fix:
             return 0 if report.ok else 1
-        for line in await repair(ctx.repo, ctx.storage, report, ctx.uploads.executor):
+        for line in await repair(ctx.uploads, report):
             print(f"fixed: {line}")
         after = await check_consistency(ctx.repo, ctx.storage, grace=grace)
         print(f"after the repair: {after.summary()}")

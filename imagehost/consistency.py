@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from loguru import logger
 
-from .database import ImageRepository
-from .storage import LocalStorage
+from .database import ImageRepository, record_files
+from .storage import Storage
 from .thumbnail import make_thumbnail
+from .uploads import UploadService
 
 # Younger files may belong to an upload still in flight (its record not written yet): a repair
 # run beside a live server leaves them alone. Longer than any upload's database wait.
@@ -65,7 +66,7 @@ class ConsistencyReport:
 
 
 async def check_consistency(
-    repo: ImageRepository, storage: LocalStorage, *, grace: float = 0.0
+    repo: ImageRepository, storage: Storage, *, grace: float = 0.0
 ) -> ConsistencyReport:
     """Compare the records with the files; files younger than `grace` seconds are not judged.
 
@@ -80,9 +81,7 @@ async def check_consistency(
     stored = {f.name for f in files if not f.temp}
     referenced: set[str] = set()
     for name, thumbnail in records:
-        referenced.add(name)
-        if thumbnail:
-            referenced.add(thumbnail)
+        referenced.update(record_files(name, thumbnail))
         if name not in stored:
             report.missing_images.append(name)
         elif thumbnail and thumbnail not in stored:
@@ -100,18 +99,14 @@ async def check_consistency(
     return report
 
 
-async def repair(
-    repo: ImageRepository,
-    storage: LocalStorage,
-    report: ConsistencyReport,
-    executor: Executor | None = None,
-) -> list[str]:
+async def repair(uploads: UploadService, report: ConsistencyReport) -> list[str]:
     """Fix what `report` found; returns one line per action, and per thing left as it was.
 
     Files without a record and temp files are removed (no link was ever given for them);
-    records whose image is gone are removed with their thumbnail; missing thumbnails are
-    made again from the image.
+    records whose image is gone are deleted as any image is (with their thumbnail); missing
+    thumbnails are made again from the image.
     """
+    repo, storage = uploads.repo, uploads.storage
     actions = []
     for name in report.orphan_files:
         if await storage.delete(name):
@@ -123,17 +118,15 @@ async def repair(
         record = await repo.get(name)
         if record is None:
             continue
-        await repo.delete(name)
-        if record.thumbnail:
-            await storage.delete(record.thumbnail)
+        await uploads.delete(record)
         actions.append(f"removed record whose image is gone: {name}")
     for name in report.missing_thumbnails:
-        actions.append(await _remake_thumbnail(repo, storage, name, executor))
+        actions.append(await _remake_thumbnail(repo, storage, name, uploads.executor))
     return actions
 
 
 async def _remake_thumbnail(
-    repo: ImageRepository, storage: LocalStorage, name: str, executor: Executor | None
+    repo: ImageRepository, storage: Storage, name: str, executor: Executor | None
 ) -> str:
     record = await repo.get(name)
     if record is None or not record.thumbnail:

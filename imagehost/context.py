@@ -6,7 +6,7 @@ from .adminauth import AdminAuth
 from .backups.service import BackupService
 from .database import ImageRepository
 from .settings import Settings
-from .storage import LocalStorage
+from .storage import Storage
 from .uploads import UploadService
 
 
@@ -14,7 +14,7 @@ from .uploads import UploadService
 class AppContext:
     settings: Settings
     repo: ImageRepository
-    storage: LocalStorage
+    storage: Storage
     uploads: UploadService
     admin: AdminAuth
     backups: BackupService

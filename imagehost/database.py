@@ -1,7 +1,7 @@
 """Image metadata in MongoDB through PyMongo's async API: the record type and its repository."""
 
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -41,19 +41,13 @@ def millis(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
-def split_documents(data: bytes) -> Iterator[bytes]:
-    """The BSON documents of a bytes object that holds them back to back."""
-    offset, end = 0, len(data)
-    while offset < end:
-        size = int.from_bytes(data[offset : offset + 4], "little")
-        if size < 5 or offset + size > end:
-            raise ValueError("truncated BSON document in a batch")
-        yield data[offset : offset + size]
-        offset += size
-
-
 class DatabaseUnavailable(Exception):
     """The database could not be reached or refused the operation."""
+
+
+def record_files(name: str, thumbnail: str | None = "") -> tuple[str, ...]:
+    """The stored files of a record: its image, then its thumbnail when it has one."""
+    return (name, thumbnail) if thumbnail else (name,)
 
 
 @dataclass(frozen=True)
@@ -69,6 +63,10 @@ class ImageRecord:
     owner: str = ""
     thumbnail: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return record_files(self.name, self.thumbnail)
 
     def to_document(self) -> dict:
         # created_ms is the sort key: an integer, because nx-27017 (the embedded server)

@@ -1,7 +1,8 @@
-"""Image bytes behind a small interface: put, open, delete, exists, names.
+"""Image bytes behind a small interface (`Storage`): put, streaming reads, delete, listing.
 
-`LocalStorage` keeps them in one folder. It is the only code that builds image paths, so
-an object-store backend can be added beside it later.
+Uploads, deletes, backups, restores and the consistency check use the interface alone, so an
+object-store backend can sit beside `LocalStorage`, which keeps the files in one folder, and
+run the same contract tests (tests/unit/test_storage_contract.py).
 """
 
 import asyncio
@@ -12,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -37,11 +38,54 @@ class StoredFile:
     temp: bool  # the leftover of an interrupted write: never served, safe to remove
 
 
+class Readable(Protocol):
+    """A file open for reading, read on a worker thread (the backup's, the restore's)."""
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        """Fill `buffer` unless the file ends first; the count read (0 at its end)."""
+        ...
+
+    def size(self) -> int:
+        """The whole file's length."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# Opens a stored file by name for reading; FileNotFoundError when there is none of that name.
+OpenStored = Callable[[str], Readable]
+
+
 class Storage(Protocol):
-    async def put(self, name: str, data: bytes) -> None: ...
-    async def open(self, name: str) -> BinaryIO: ...
-    async def delete(self, name: str) -> bool: ...
+    """The only door to image bytes. Async methods are for the event loop; `reader` is for a
+    worker thread that reads many files (backups, restores)."""
+
+    async def put(self, name: str, data: bytes, *, replace: bool = False) -> None:
+        """Store `data` under `name`, all or nothing; FileExistsError if the name is taken,
+        unless `replace`; StorageFull when there is no room."""
+        ...
+
+    async def open(self, name: str) -> BinaryIO:
+        """The stored file to read; FileNotFoundError when there is none."""
+        ...
+
+    async def delete(self, name: str) -> bool:
+        """Remove a stored file; False when there was none."""
+        ...
+
     async def exists(self, name: str) -> bool: ...
+
+    async def scan(self) -> list[StoredFile]:
+        """Every stored file and leftover temp file, with its age."""
+        ...
+
+    async def delete_temp(self, name: str) -> bool: ...
+
+    async def free_bytes(self) -> int: ...
+
+    def reader(self) -> AbstractContextManager[OpenStored]:
+        """A function that opens stored files for reading, for a thread that reads many."""
+        ...
 
 
 def check_name(name: str) -> str:
@@ -61,23 +105,23 @@ class LocalStorage:
         return self.root / check_name(name)
 
     @contextmanager
-    def reader(self) -> Iterator[Callable[[str], int]]:
-        """A function that opens stored files by name for reading (a file descriptor each), for
-        reading many of them (backups): names resolve from an open descriptor of the folder."""
+    def reader(self) -> Iterator[OpenStored]:
+        """Opens stored files for reading (backups, restores): names resolve from an open
+        descriptor of the folder."""
         folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         # Reading leaves access times alone: with relatime, a daily backup would otherwise
         # rewrite every file's inode. Only the files' owner may ask for that.
         flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
 
-        def open_stored(name: str) -> int:
+        def open_stored(name: str) -> Readable:
             nonlocal flags
             try:
-                return os.open(check_name(name), flags, dir_fd=folder)
+                return _OpenFile(os.open(check_name(name), flags, dir_fd=folder))
             except PermissionError:
                 if flags == os.O_RDONLY:
                     raise
                 flags = os.O_RDONLY
-                return os.open(name, flags, dir_fd=folder)
+                return _OpenFile(os.open(name, flags, dir_fd=folder))
 
         try:
             yield open_stored
@@ -144,17 +188,6 @@ class LocalStorage:
         self._sync_folder()
         return True
 
-    def names(self) -> Iterator[str]:
-        """Every stored name (not temp files), for the consistency check and backups."""
-        with os.scandir(self.root) as entries:
-            for entry in entries:
-                if entry.is_file() and NAME_PATTERN.match(entry.name):
-                    yield entry.name
-
-    def temp_files(self) -> list[Path]:
-        """Leftovers of writes that were interrupted (a crash mid-upload)."""
-        return [p for p in self.root.glob(f"{_TEMP_PREFIX}*") if p.is_file()]
-
     def scan_sync(self) -> list[StoredFile]:
         """Every stored file and temp file with its age; anything else in the folder is ignored."""
         now = time.time()
@@ -184,6 +217,25 @@ class LocalStorage:
 
     def _sync_folder(self) -> None:
         sync_folder(self.root)
+
+
+class _OpenFile:
+    """A stored file open for reading: one read per readinto, as a short read of a regular file
+    is its end."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        return os.readv(self.fd, [buffer])
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def sync_folder(path: Path) -> None:

@@ -11,10 +11,10 @@ import unicodedata
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from .database import DuplicateKeyError, ImageRecord, ImageRepository
+from .database import DuplicateKeyError, ImageRecord, ImageRepository, record_files
 from .imagecheck import ImageInfo, ImageRejected, decode_image
 from .metadata import strip_metadata
-from .storage import LocalStorage
+from .storage import Storage
 from .thumbnail import SIDE as THUMBNAIL_SIDE
 from .thumbnail import Thumbnail, thumbnail_of
 
@@ -88,7 +88,7 @@ class UploadService:
     def __init__(
         self,
         repo: ImageRepository,
-        storage: LocalStorage,
+        storage: Storage,
         limits: UploadLimits,
         executor: Executor | None = None,
         slots: int = 0,
@@ -143,10 +143,10 @@ class UploadService:
                 )
                 await self.repo.insert(record)
             except DuplicateKeyError:
-                await self._remove_files(name, thumb_name)
+                await self._remove_files(*record_files(name, thumb_name))
                 continue
             except BaseException:
-                await self._remove_files(name, thumb_name)
+                await self._remove_files(*record_files(name, thumb_name))
                 raise
             return Upload(record, token)
         raise RuntimeError("could not find a free image name")
@@ -154,7 +154,7 @@ class UploadService:
     async def delete(self, record: ImageRecord) -> None:
         """Remove the record first (the link dies at once), then its files."""
         await self.repo.delete(record.name)
-        await self._remove_files(record.name, record.thumbnail)
+        await self._remove_files(*record.files)
 
     @staticmethod
     def token_matches(record: ImageRecord, token: str) -> bool:
@@ -162,5 +162,4 @@ class UploadService:
 
     async def _remove_files(self, *names: str) -> None:
         for name in names:
-            if name:
-                await asyncio.shield(self.storage.delete(name))
+            await asyncio.shield(self.storage.delete(name))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import bson
 
-from imagehost.backups import service as backup_module
-from imagehost.database import ImageRecord, split_documents
+from imagehost.backups import writer as writer_module
+from imagehost.backups.records import split_documents
+from imagehost.database import ImageRecord
 
 # Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).
 MONGODUMP = Path(__file__).resolve().parent / "data" / "mongodump"
@@ -86,10 +87,10 @@ def regzip(data: bytes, change: Callable[[bytes], bytes]) -> bytes:
 
 def slow_copy(monkeypatch, seconds_per_record: float) -> None:
     """Make the backup's copy slow (a slow disk), so that other things happen during it."""
-    copy_files = backup_module._Copy.copy_record_files
+    copy_files = writer_module._Copy.record
 
-    def slowly(self, tar, raw):
+    def slowly(self, record, entries):
         time.sleep(seconds_per_record)
-        return copy_files(self, tar, raw)
+        return copy_files(self, record, entries)
 
-    monkeypatch.setattr(backup_module._Copy, "copy_record_files", slowly)
+    monkeypatch.setattr(writer_module._Copy, "record", slowly)

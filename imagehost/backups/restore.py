@@ -16,8 +16,8 @@ import bson
 from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
-from ..database import COLLECTION, ImageRepository
-from ..storage import NAME_PATTERN, LocalStorage
+from ..database import COLLECTION, ImageRepository, record_files
+from ..storage import NAME_PATTERN, Readable, Storage
 from .archive import (
     GZIP_MAGIC,
     MAGIC,
@@ -27,7 +27,7 @@ from .archive import (
     open_archive,
     read_archive,
 )
-from .service import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
+from .layout import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
 
 BATCH = 500
 _READ = 1024 * 1024
@@ -60,14 +60,15 @@ class _Record:
         return self.doc["name"]
 
     @property
-    def files(self) -> list[str]:
-        return [n for n in (self.doc["name"], self.doc.get("thumbnail", "")) if n]
+    def files(self) -> tuple[str, ...]:
+        return record_files(self.doc["name"], self.doc.get("thumbnail", ""))
 
 
-def _sha256(stream: BinaryIO) -> str:
+def _sha256(stream: BinaryIO | Readable) -> str:
     digest = hashlib.sha256()
-    while chunk := stream.read(_READ):
-        digest.update(chunk)
+    view = memoryview(bytearray(_READ))
+    while got := stream.readinto(view):
+        digest.update(view[:got])
     return digest.hexdigest()
 
 
@@ -285,7 +286,7 @@ async def _batches(plan: _Plan) -> AsyncIterator[list[_Record]]:
 async def restore(
     path: Path,
     repo: ImageRepository,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     replace: bool = False,
     say: Callable[[str], None] = lambda line: None,
@@ -321,7 +322,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
             1 for r in batch if r.name in stored and bson.decode(stored[r.name]) == r.doc
         )
     existing = await repo.count()
-    conflicts = await _in_thread(_differing_files, plan, storage)
+    conflicts, _ = await _in_thread(_compare_files, plan, storage)
     if not replace and existing > present:
         raise RestoreError(
             f"the database already holds {existing - present} records that are not in this "
@@ -334,7 +335,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
         )
 
     say(f"restoring {len(plan.files)} files")
-    written = await _in_thread(_write_files, plan, storage, replace)
+    written = await _write_files(plan, storage, replace)
     report.files_written = written
     report.files_present = len(plan.files) - written
 
@@ -364,7 +365,8 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
             "restore; run it again"
         )
     if not source.strict:
-        report.missing_files = await _in_thread(_count_missing, plan, storage)
+        stored = {f.name for f in await storage.scan() if not f.temp}
+        report.missing_files = await _in_thread(_count_missing, plan, stored)
         if report.missing_files:
             report.notes.append(
                 f"{report.missing_files} records have no image file in the images folder: "
@@ -373,37 +375,36 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     return report
 
 
-def _differing_files(plan: _Plan, storage: LocalStorage) -> list[str]:
-    differing = []
-    for name in sorted(plan.files):
-        try:
-            with storage.path(name).open("rb") as stream:
-                if _sha256(stream) != plan.source.file_sha256(name):
+def _compare_files(plan: _Plan, storage: Storage) -> tuple[list[str], set[str]]:
+    """The backup's files that the images folder holds with other bytes, and those it holds
+    as they are in the backup; on a thread."""
+    differing, same = [], set()
+    with storage.reader() as open_stored:
+        for name in sorted(plan.files):
+            try:
+                stream = open_stored(name)
+            except FileNotFoundError:
+                continue
+            try:
+                if _sha256(stream) == plan.source.file_sha256(name):
+                    same.add(name)
+                else:
                     differing.append(name)
-        except FileNotFoundError:
-            continue
-    return differing
+            finally:
+                stream.close()
+    return differing, same
 
 
-def _write_files(plan: _Plan, storage: LocalStorage, replace: bool) -> int:
+async def _write_files(plan: _Plan, storage: Storage, replace: bool) -> int:
+    _, same = await _in_thread(_compare_files, plan, storage)
     written = 0
-    for name in sorted(plan.files):
-        path = storage.path(name)
-        expected = plan.source.file_sha256(name)
-        if path.is_file():
-            with path.open("rb") as stream:
-                if _sha256(stream) == expected:
-                    continue
-        data = plan.source.read(IMAGES_PREFIX + name)
-        storage.put_sync(name, data, replace=replace)
+    for name in sorted(plan.files - same):
+        data = await _in_thread(plan.source.read, IMAGES_PREFIX + name)
+        await storage.put(name, data, replace=replace)
         written += 1
     return written
 
 
-def _count_missing(plan: _Plan, storage: LocalStorage) -> int:
+def _count_missing(plan: _Plan, stored: set[str]) -> int:
     """How many records lack a file in the images folder."""
-    return sum(
-        1
-        for record in plan.records_of_archive()
-        if not all(storage.path(name).is_file() for name in record.files)
-    )
+    return sum(1 for record in plan.records_of_archive() if not stored.issuperset(record.files))

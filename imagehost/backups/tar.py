@@ -5,6 +5,8 @@ each file read once into one reused buffer that is hashed and written from there
 import hashlib
 import os
 
+from ..storage import Readable
+
 BLOCK = 512
 RECORD = 20 * BLOCK  # tar's default blocking: the file ends on a whole record, as tarfile does
 BUFFER_SIZE = 1024 * 1024
@@ -113,18 +115,13 @@ class TarWriter:
         os.lseek(self.fd, mark, os.SEEK_SET)
         self._written, self._used = mark, 0
 
-    def add_bytes(self, name: str, data: bytes, mtime: int, mode: int = 0o644) -> str:
-        """Add a member holding `data`; returns its sha256 (hex)."""
-        self._put(member_header(name, len(data), mtime, mode))
-        self._put(data)
-        self._put(_ZEROS[: _pad(len(data))])
-        return hashlib.sha256(data).hexdigest()
+    def add_file(
+        self, name: str, stream: Readable, size: int, mtime: int, mode: int = 0o644
+    ) -> str:
+        """Add `size` bytes read from `stream`; returns their sha256.
 
-    def add_file(self, name: str, fd: int, size: int, mtime: int, mode: int = 0o644) -> str:
-        """Add `size` bytes read from `fd` (from its current offset); returns their sha256.
-
-        FileChanged, with the member undone, when the file holds fewer or more bytes than `size`
-        (it was truncated or written to during the copy).
+        FileChanged, with the member undone, when the stream holds fewer or more bytes than
+        `size` (the file was truncated or written to during the copy).
         """
         mark = self.mark()
         header = member_header(name, size, mtime, mode)
@@ -133,43 +130,42 @@ class TarWriter:
             self._flush()
             end = len(header) + size + 1
             if end + BLOCK > len(self._buffer):
-                return self._add_large(mark, header, name, fd, size)
+                return self._add_large(mark, header, name, stream, size)
         start = self._used + len(header)
         self._buffer[self._used : start] = header
         # One read of one byte more than expected: a short count or the extra byte tells the
-        # file changed, without another system call.
-        got = os.readv(fd, [self._view[start:end]])
-        while got < size:  # a short read: more may still come, or the file shrank
-            more = os.readv(fd, [self._view[start + got : end]])
-            if not more:
-                break
-            got += more
+        # file changed, without another call.
+        got = stream.readinto(self._view[start:end])
         if got != size:
             self.undo(mark)
             raise FileChanged(f"{name}: {size} bytes expected, the file holds {got}")
         return self._seal(start, size)
 
-    def add_open_file(self, name: str, fd: int, mtime: int, mode: int = 0o644) -> tuple[int, str]:
-        """Add an open regular file from its current offset to its end; returns the length
-        added and its sha256.
+    def add_open_file(
+        self, name: str, stream: Readable, mtime: int, mode: int = 0o644
+    ) -> tuple[int, str]:
+        """Add an open file from where `stream` stands to its end; returns the length added and
+        its sha256.
 
-        A file that fits the free part of the buffer takes one read and no stat (a short read
-        of a regular file is its end): the header is written after the body, with the length
-        read, so a file that changed before that read goes in as it was read. A longer file is
-        added by `add_file` (a stat, several reads, FileChanged if its length changes).
+        A file that fits the free part of the buffer takes one read and no size: the header is
+        written after the body, with the length read, so a file that changed before that read
+        goes in as it was read. A longer file is added by `add_file` (its size asked for, the
+        rest read, FileChanged if its length changes).
         """
+        head = b""
         if name.isascii() and len(name) <= _NAME and 0 <= mtime < _OCTAL_SIZE:
             if len(self._buffer) - self._used < READ_ROOM:
                 self._flush()
             start = self._used + BLOCK
             limit = len(self._buffer) - BLOCK
-            got = os.readv(fd, [self._view[start:limit]])
+            got = stream.readinto(self._view[start:limit])
             if start + got < limit:
                 self._buffer[self._used : start] = ustar_header(name.encode(), got, mtime, mode)
                 return got, self._seal(start, got)
-            os.lseek(fd, -got, os.SEEK_CUR)
-        left = os.fstat(fd).st_size - os.lseek(fd, 0, os.SEEK_CUR)
-        return left, self.add_file(name, fd, left, mtime, mode)
+            # Kept aside rather than read again: a stream may not seek back (object storage).
+            head = bytes(self._view[start : start + got])
+        size = stream.size()
+        return size, self.add_file(name, _Resumed(head, stream), size, mtime, mode)
 
     def _seal(self, start: int, size: int) -> str:
         """End a member whose `size` body bytes were read into the buffer at `start`: pad it
@@ -180,7 +176,7 @@ class TarWriter:
         self._used = padded
         return hashlib.sha256(self._view[start:end]).hexdigest()
 
-    def _add_large(self, mark: int, header: bytes, name: str, fd: int, size: int) -> str:
+    def _add_large(self, mark: int, header: bytes, name: str, stream: Readable, size: int) -> str:
         self._put(header)
         sha256 = hashlib.sha256()
         left = size
@@ -188,14 +184,14 @@ class TarWriter:
             if self._used == len(self._buffer):
                 self._flush()
             room = self._view[self._used : self._used + min(left, len(self._buffer) - self._used)]
-            got = os.readv(fd, [room])
+            got = stream.readinto(room)
             if not got:
                 self.undo(mark)
                 raise FileChanged(f"{name}: {size} bytes expected, the file holds {size - left}")
             sha256.update(room[:got])
             self._used += got
             left -= got
-        if os.read(fd, 1):
+        if stream.readinto(bytearray(1)):
             self.undo(mark)
             raise FileChanged(f"{name}: {size} bytes expected, the file holds more")
         self._put(_ZEROS[: _pad(size)])
@@ -228,3 +224,23 @@ class TarWriter:
             view = view[os.write(self.fd, view) :]
         self._written += self._used
         self._used = 0
+
+
+class _Resumed:
+    """A stream whose first bytes were already read (into `head`)."""
+
+    def __init__(self, head: bytes, stream: Readable) -> None:
+        self.head = memoryview(head)
+        self.stream = stream
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        view = memoryview(buffer)
+        taken = min(len(self.head), len(view))
+        view[:taken] = self.head[:taken]
+        self.head = self.head[taken:]
+        if taken < len(view):
+            taken += self.stream.readinto(view[taken:])
+        return taken
+
+    def size(self) -> int:
+        return self.stream.size()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import tornado.web
 
+from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
 from ..storage import IMAGE_NAME
 from .handlers.admin import (
@@ -30,7 +31,7 @@ from .openapi import API_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = f"({IMAGE_NAME})"
-BACKUP = r"(imagehost-\d{8}T\d{6}Z(?:-\d+)?\.tar)"
+BACKUP = f"({BACKUP_FILE})"
 
 
 class ImageHostApp(tornado.web.Application):

@@ -2,6 +2,7 @@
 GNU tar, its headers are tarfile's own, and a file that changes length never corrupts it."""
 
 import hashlib
+import io
 import os
 import subprocess
 import tarfile
@@ -32,20 +33,25 @@ def write_tar(path: Path, build, buffer_size: int = tarwriter.BUFFER_SIZE) -> No
         os.close(fd)
 
 
+class Source(io.FileIO):
+    """A file read as the backup reads a stored one."""
+
+    def size(self) -> int:
+        return os.fstat(self.fileno()).st_size
+
+
 def add_open(writer: TarWriter, name: str, path: Path, mtime: int = MTIME) -> tuple[int, str]:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return writer.add_open_file(name, fd, mtime)
-    finally:
-        os.close(fd)
+    with Source(path) as stream:
+        return writer.add_open_file(name, stream, mtime)
 
 
 def add_sized(writer: TarWriter, name: str, path: Path, size: int) -> str:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return writer.add_file(name, fd, size, MTIME)
-    finally:
-        os.close(fd)
+    with Source(path) as stream:
+        return writer.add_file(name, stream, size, MTIME)
+
+
+def add_bytes(writer: TarWriter, name: str, data: bytes, mtime: int) -> str:
+    return writer.add_file(name, io.BytesIO(data), len(data), mtime)
 
 
 def read_back(path: Path) -> dict[str, tuple[tarfile.TarInfo, bytes]]:
@@ -68,7 +74,7 @@ def test_files_read_back_through_tarfile_with_their_names_sizes_modes_times_and_
         for name, source in sources.items():
             size, digests[name] = add_open(writer, name, source)
             assert size == source.stat().st_size
-        digests["manifest.json"] = writer.add_bytes("manifest.json", b'{"a": 1}\n', MTIME + 5)
+        digests["manifest.json"] = add_bytes(writer, "manifest.json", b'{"a": 1}\n', MTIME + 5)
         digests[LONG] = add_sized(writer, LONG, sources["images/f513.jpg"], 513)
 
     out = tmp_path / "out.tar"
@@ -157,12 +163,9 @@ def test_a_file_cut_short_after_it_was_opened_goes_in_as_it_was_read(tmp_path):
     out = tmp_path / "out.tar"
 
     def build(writer: TarWriter) -> None:
-        fd = os.open(source, os.O_RDONLY)
-        try:
+        with Source(source) as stream:
             os.truncate(source, 1234)  # after the open, before the copy
-            size, digest = writer.add_open_file("source", fd, MTIME)
-        finally:
-            os.close(fd)
+            size, digest = writer.add_open_file("source", stream, MTIME)
         assert size == 1234 and digest == hashlib.sha256(source.read_bytes()).hexdigest()
 
     write_tar(out, build)
@@ -178,10 +181,10 @@ def test_undo_takes_back_members_already_written_out(tmp_path):
         add_open(writer, "first", first)
         mark = writer.mark()
         for index in range(20):  # many times the buffer: most of it is on disk already
-            writer.add_bytes(f"dropped{index}", os.urandom(3000), MTIME)
+            add_bytes(writer, f"dropped{index}", os.urandom(3000), MTIME)
         assert os.fstat(writer.fd).st_size > mark
         writer.undo(mark)
-        writer.add_bytes("last", b"last", MTIME)
+        add_bytes(writer, "last", b"last", MTIME)
 
     write_tar(out, build, buffer_size=8192)
     assert list(read_back(out)) == ["first", "last"]
@@ -199,7 +202,7 @@ def test_closing_twice_writes_the_end_once(tmp_path):
     out = tmp_path / "out.tar"
 
     def build(writer: TarWriter) -> None:
-        writer.add_bytes("a", b"a", MTIME)
+        add_bytes(writer, "a", b"a", MTIME)
         writer.close()
 
     write_tar(out, build)  # which closes it again

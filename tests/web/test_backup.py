@@ -22,9 +22,10 @@ from imagehost.backups import archive as archive_module
 from imagehost.backups import restore as restore_module
 from imagehost.backups import service as backup_module
 from imagehost.backups import tar as tarwriter
+from imagehost.backups import writer as writer_module
 from imagehost.backups.archive import ArchiveWriter, CollectionInfo
+from imagehost.backups.layout import BACKUP_NAME
 from imagehost.backups.restore import RestoreError, restore
-from imagehost.backups.service import BACKUP_NAME
 from imagehost.database import DatabaseUnavailable
 from tests import images
 from tests.backups import (
@@ -216,11 +217,11 @@ async def test_a_file_that_grows_during_its_copy_leaves_its_record_out_of_a_whol
     grown = ctx.storage.path(records[1].name)
     add_file = tarwriter.TarWriter.add_file
 
-    def growing(self, name, fd, size, mtime, mode=0o644):
+    def growing(self, name, stream, size, mtime, mode=0o644):
         if name == f"images/{grown.name}":
             with open(grown, "ab") as more:  # after the stat, before the copy
                 more.write(b"more")
-        return add_file(self, name, fd, size, mtime, mode)
+        return add_file(self, name, stream, size, mtime, mode)
 
     monkeypatch.setattr(tarwriter.TarWriter, "add_file", growing)
     path = await finished_backup(ctx)
@@ -299,7 +300,7 @@ async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_bac
 ):
     await add_records(ctx, 30, size=64 * 1024)
     monkeypatch.setattr(backup_module, "_BATCH", 5)
-    monkeypatch.setattr(backup_module, "_SYNC_EVERY", 100_000)
+    monkeypatch.setattr(writer_module, "_SYNC_EVERY", 100_000)
     synced = []
     fdatasync = os.fdatasync
 
@@ -307,14 +308,14 @@ async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_bac
         synced.append(fd)
         fdatasync(fd)
 
-    monkeypatch.setattr(backup_module.os, "fdatasync", counted)
+    monkeypatch.setattr(writer_module.os, "fdatasync", counted)
     first = await finished_backup(ctx)
     assert len(synced) >= 2 and len(members(first)) == 62
 
     def failing(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(backup_module.os, "fdatasync", failing)
+    monkeypatch.setattr(writer_module.os, "fdatasync", failing)
     with pytest.raises(OSError, match="Input/output error"):
         await ctx.backups.run()
     assert backup_files(ctx) == [first.name]

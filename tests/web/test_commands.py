@@ -7,7 +7,7 @@ import sys
 import argon2
 
 from imagehost.__main__ import cli
-from imagehost.backups.service import BACKUP_NAME
+from imagehost.backups.layout import BACKUP_NAME
 from tests.backups import MONGODUMP, add_records, raw_records, slow_copy, stored_files, wipe
 from tests.conftest import ROOT
 from tests.web.test_backup import command_env

@@ -52,7 +52,7 @@ async def test_every_kind_of_damage_is_found_and_repaired(ctx):
     assert sorted(report.missing_thumbnails) == sorted([lost_thumb.name, third.name])
     assert any(orphan in line for line in report.details())
 
-    actions = await repair(ctx.repo, ctx.storage, report, ctx.uploads.executor)
+    actions = await repair(ctx.uploads, report)
     assert len(actions) == 6, actions
     after = await check_consistency(ctx.repo, ctx.storage)
     assert after.ok, after.details()
@@ -83,7 +83,7 @@ async def test_files_that_are_not_ours_are_left_alone(ctx):
     (ctx.settings.images_dir / "sub").mkdir()
     report = await check_consistency(ctx.repo, ctx.storage)
     assert report.ok
-    await repair(ctx.repo, ctx.storage, report)
+    await repair(ctx.uploads, report)
     assert (ctx.settings.images_dir / "notes.txt").exists()
 
 
