@@ -3,6 +3,7 @@ they reference and a manifest of sha256s. One run at a time across every process
 """
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -176,8 +177,14 @@ class BackupService:
         if not await self._io(lock.acquire):
             return await self._running_elsewhere()
         status = await self._io(self._begin)
-        self._task = asyncio.create_task(self._run_locked(lock, status))
+        self._task = asyncio.create_task(self._in_background(lock, status))
         return status
+
+    async def _in_background(self, lock: _Lock, status: BackupStatus) -> None:
+        # Nobody awaits this run: its failure is logged and in its status, so it ends here
+        # rather than as "Task exception was never retrieved".
+        with contextlib.suppress(Exception):
+            await self._run_locked(lock, status)
 
     async def _running_elsewhere(self) -> BackupStatus:
         # The run holding the lock may not have written its status yet: give it a moment.

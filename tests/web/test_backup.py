@@ -2,6 +2,7 @@
 trip, damage, concurrency, crashes, retention and foreign archives."""
 
 import asyncio
+import gc
 import gzip
 import hashlib
 import json
@@ -342,6 +343,27 @@ async def test_losing_the_database_halfway_fails_the_backup_and_leaves_nothing(c
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
     monkeypatch.undo()
     assert len(members(await finished_backup(ctx))) == 62
+
+
+async def test_a_failed_background_backup_leaves_no_unretrieved_task_error(ctx, monkeypatch):
+    async def lost(size: int):
+        raise DatabaseUnavailable("connection closed")
+        yield b""
+
+    monkeypatch.setattr(ctx.repo, "raw_batches", lost)
+    loop = asyncio.get_running_loop()
+    unretrieved = []
+    loop.set_exception_handler(lambda loop, context: unretrieved.append(context["message"]))
+    try:
+        for _ in range(2):  # the second run's task replaces the first one's, which is freed
+            await ctx.backups.start()
+            await asyncio.wait([ctx.backups._task])  # unlike wait(), this retrieves nothing
+            status = ctx.backups.status_sync()
+            assert status.state == "failed" and "connection closed" in status.message
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert unretrieved == []
 
 
 async def test_stopping_the_app_during_a_backup_abandons_it_cleanly(ctx, monkeypatch):
