@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from imagehost.dev.devstack import LocalStack, free_port
 from tests.images import multipart
@@ -64,6 +65,46 @@ def photo_jpeg(size: tuple[int, int], max_bytes: int) -> bytes:
     if not best:
         raise ValueError(f"no JPEG of {size} fits in {max_bytes} bytes")
     return best
+
+
+def screenshot_png(size: tuple[int, int] = (1920, 1080)) -> bytes:
+    """A screenshot-like PNG, what ShareX and Flameshot upload most: flat panels (title bar,
+    sidebar, editor, status bar) and lines of anti-aliased text in a few colours. It encodes
+    like a real screenshot (long flat runs, sharp edges), unlike noise or a photo; the same
+    bytes every time."""
+    width, height = size
+    rng = random.Random(1080)
+    image = Image.new("RGB", size, (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    bar, side, status = height // 30, width // 6, height // 40
+    draw.rectangle((0, 0, width, bar), fill=(45, 45, 48))
+    draw.rectangle((0, bar, side, height), fill=(37, 37, 38))
+    draw.rectangle((0, height - status, width, height), fill=(0, 122, 204))
+    font = ImageFont.load_default(size=max(8, height // 72))
+    line = font.size * 3 // 2
+    letters = "abcdefghijklmnopqrstuvwxyz_(){}=.:"
+    columns = ((8, side - 8, (204, 204, 204)), (side + 40, width - 40, (30, 30, 30)))
+    for left, right, ink in columns:
+        chars = (right - left) // (font.size // 2 + 1)
+        for top in range(bar + line // 2, height - status - line, line):
+            words = [
+                "".join(rng.choices(letters, k=rng.randrange(2, 12)))
+                for _ in range(rng.randrange(0, max(1, chars // 7)))
+            ]
+            text = " " * rng.randrange(0, 12, 4) + " ".join(words)
+            colour = ink if rng.random() < 0.7 else (rng.randrange(256), 90, 160)
+            draw.text((left, top), text[:chars], fill=colour, font=font)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def bench_image(size: tuple[int, int], max_bytes: int | None) -> tuple[bytes, str]:
+    """A benchmark's image and its file name: a photo-like JPEG of at most `max_bytes`, or
+    with `max_bytes` None a screenshot PNG."""
+    if max_bytes is None:
+        return screenshot_png(size), "screenshot.png"
+    return photo_jpeg(size, max_bytes), "photo.jpg"
 
 
 def upload_body(data: bytes, filename: str = "photo.jpg") -> tuple[bytes, str]:
@@ -291,8 +332,9 @@ class PeakRss:
 # -- command line and output -------------------------------------------------------------------
 
 
-def arguments(description: str, seconds: float) -> argparse.Namespace:
-    """--seconds per measurement, --quick (a tiny run: the smoke test), --workers.
+def arguments(description: str, seconds: float, images: dict | None = None) -> argparse.Namespace:
+    """--seconds per measurement, --quick (a tiny run: the smoke test), --workers, and with
+    `images` (the benchmark's images by name) --image to measure some of them (default: all).
 
     --quick makes each run 1 s; each benchmark also shrinks its images and concurrency then."""
     parser = argparse.ArgumentParser(description=description)
@@ -303,7 +345,13 @@ def arguments(description: str, seconds: float) -> argparse.Namespace:
     parser.add_argument(
         "--workers", default=None, help="WORKERS for the app and the baseline (default: theirs)"
     )
+    if images:
+        parser.add_argument(
+            "--image", action="append", choices=images, help="an image to measure (repeatable)"
+        )
     args = parser.parse_args()
+    if images and not args.image:
+        args.image = list(images)
     if args.quick:
         args.seconds = 1
     return args

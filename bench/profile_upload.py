@@ -1,7 +1,8 @@
 """Profile the app under upload load with py-spy: where the upload pipeline spends its time.
 
-`python -m bench.profile_upload`: the real stack, wrk uploading a JPEG at concurrency 8, and
-py-spy sampling every app process (supervisor and workers; not the database) meanwhile.
+`python -m bench.profile_upload`: the real stack, wrk uploading a JPEG (with --image screenshot,
+a PNG) at concurrency 8, and py-spy sampling every app process (supervisor and workers; not the
+database) meanwhile.
 Prints the functions with the most samples, inclusive and self, summed over all threads.
 """
 
@@ -15,7 +16,7 @@ from bench.common import (
     MIB,
     Load,
     app_stack,
-    photo_jpeg,
+    bench_image,
     require_tools,
     scratch,
     upload_body,
@@ -31,7 +32,12 @@ IDLE = (
 # Frames every stack passes through (thread and event-loop start-up): left out of "inclusive".
 PLUMBING = ("threading.py)", "concurrent/futures/", "asyncio/", "<frozen runpy>", "__main__.py)",
             "(imagehost/server.py)", "tornado/ioloop.py", "<string>")  # fmt: skip
-IMAGES = {"4mb": ((4000, 3000), 4 * MIB), "100kb": ((1024, 768), 100_000)}
+# --image: (pixel size, largest file size (None: a screenshot PNG))
+IMAGES = {
+    "4mb": ((4000, 3000), 4 * MIB),
+    "100kb": ((1024, 768), 100_000),
+    "screenshot": ((1920, 1080), None),
+}
 
 
 def main() -> None:
@@ -45,10 +51,10 @@ def main() -> None:
     args = parser.parse_args()
     size, max_bytes = IMAGES[args.image]
     if args.quick:
-        size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes // 16
+        size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes and max_bytes // 16
         args.seconds, args.top = 2, 5
     require_tools()
-    body, ctype = upload_body(photo_jpeg(size, max_bytes))
+    body, ctype = upload_body(*bench_image(size, max_bytes))
     env = {} if args.workers is None else {"WORKERS": str(args.workers)}
     with scratch("profile") as var, app_stack(var / "app", env) as stack:
         wait_settled()

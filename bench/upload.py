@@ -1,7 +1,8 @@
 """Benchmark 1: upload throughput and latency through nginx, against a bare baseline.
 
-`python -m bench.upload`: a 100 KB and a 4 MB JPEG at concurrency 1, 8 and 32, the full
-pipeline (check, strip, thumbnail, store, record) vs bench/baseline_app.py behind the same nginx.
+`python -m bench.upload`: a 100 KB and a 4 MB JPEG and a 1920x1080 screenshot PNG at concurrency
+1, 8 and 32, the full pipeline (check, strip, thumbnail, store, record) vs bench/baseline_app.py
+behind the same nginx.
 """
 
 from bench.common import (
@@ -9,8 +10,8 @@ from bench.common import (
     app_stack,
     arguments,
     baseline_stack,
+    bench_image,
     clear_images,
-    photo_jpeg,
     print_table,
     require_tools,
     run_load,
@@ -20,26 +21,28 @@ from bench.common import (
     worker_env,
 )
 
-# (label, pixel size, largest file size, target ratio at concurrency 8)
-IMAGES = [
-    ("100 KB JPEG", (1024, 768), 100_000, 0.5),
-    ("4 MB JPEG", (4000, 3000), 4 * MIB, 0.7),
-]
+# --image: (label, pixel size, largest file size (None: a screenshot PNG), target ratio at
+# concurrency 8)
+IMAGES = {
+    "100kb": ("100 KB JPEG", (1024, 768), 100_000, 0.5),
+    "4mb": ("4 MB JPEG", (4000, 3000), 4 * MIB, 0.7),
+    "screenshot": ("screenshot PNG", (1920, 1080), None, 0.5),
+}
 CONCURRENCY = [1, 8, 32]
 
 
 def main() -> None:
-    args = arguments(__doc__, seconds=8)
+    args = arguments(__doc__, seconds=8, images=IMAGES)
     require_tools()
     rows = []
     with scratch("upload") as var, app_stack(var / "app", worker_env(args)) as ours:
         with baseline_stack(var / "baseline", worker_env(args)) as bare:
             workers = ours.settings.workers
-            for label, size, max_bytes, target in IMAGES:
+            for label, size, max_bytes, target in (IMAGES[name] for name in args.image):
                 if args.quick:
-                    size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes // 16
-                data = photo_jpeg(size, max_bytes)
-                body, ctype = upload_body(data)
+                    size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes and max_bytes // 16
+                data, filename = bench_image(size, max_bytes)
+                body, ctype = upload_body(data, filename)
                 for stack in (ours, bare):  # warm both up: imports, connections, caches
                     run_load(
                         f"{stack.url}/upload", connections=2, seconds=min(2, args.seconds),
