@@ -1,6 +1,7 @@
 """Make small still thumbnails (JPEG, or PNG when transparent) from JPEG, PNG and GIF uploads."""
 
 import io
+import struct
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
@@ -54,19 +55,26 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = S
     the upload that `stored` was made from (same pixels, maybe less metadata), possibly at a
     reduced scale (decode_image's reduce_to) but not below the thumbnail's size.
 
-    For JPEG, the file is then not decoded twice; what shapes the thumbnail (orientation,
-    colour profile) is read from `stored`'s header, as make_thumbnail would read it. PNG and
-    GIF may keep such chunks after the pixels, so for them this is make_thumbnail itself.
+    JPEG and PNG files are then not decoded twice. What shapes the thumbnail (orientation,
+    colour chunks or profile, transparency) is read from `stored`'s header, as make_thumbnail
+    would read it, never from the upload's: there, a text chunk can shadow any of them (a
+    tEXt keyword becomes an info key). A GIF is thumbnailed by make_thumbnail itself.
     """
-    if fmt != "jpeg":
+    if fmt == "gif":
         return make_thumbnail(stored, fmt, max_side)
+    if fmt not in _PIL_FORMATS:
+        raise ValueError(f"unsupported image format: {fmt!r}")
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
-    with Image.open(io.BytesIO(stored), formats=["JPEG"]) as header:
+    with Image.open(io.BytesIO(stored), formats=[_PIL_FORMATS[fmt]]) as header:
         size = fit(header.size, max_side)
         if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
         source.info = dict(header.info)
+    if fmt == "png":
+        exif = _exif_after_pixels(stored, source.tell())
+        if exif is not None:
+            source.info["exif"] = exif
     return _thumbnail(source, size, header.info)
 
 
@@ -74,6 +82,25 @@ def first_shown_frame(image: Image.Image) -> int:
     """The index of the first frame browsers show: an APNG's default image (its IDAT) may be
     left out of the animation, for viewers without APNG only."""
     return 1 if image.info.get("default_image") and getattr(image, "n_frames", 1) > 1 else 0
+
+
+def _exif_after_pixels(png: bytes, frame: int) -> bytes | None:
+    """An eXIf chunk after a PNG's pixels that Pillow has read once it loaded frame `frame`
+    (its chunks end at the next frame's fcTL, or IEND); the header holds those before."""
+    exif, pos, seen_pixels, frame_starts = None, 8, False, 0
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack_from(">I4s", png, pos)
+        if kind == b"IEND":
+            break
+        if kind == b"fcTL" and seen_pixels:
+            if frame_starts == frame:
+                break
+            frame_starts += 1
+        if kind == b"eXIf" and seen_pixels:
+            exif = b"Exif\0\0" + png[pos + 8 : pos + 8 + length]
+        seen_pixels = seen_pixels or kind == b"IDAT"
+        pos += 12 + length
+    return exif
 
 
 def _thumbnail(source: Image.Image, size: tuple[int, int], colour: dict) -> Thumbnail:

@@ -46,8 +46,8 @@ class Upload:
 def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
     """Check the bytes completely; make what is stored: the (stripped) image, its thumbnail.
 
-    A JPEG is decoded once, at the smallest scale that still holds its thumbnail: the
-    thumbnail comes from the frame the check decoded.
+    A JPEG or PNG is decoded once (a JPEG at the smallest scale that still holds its
+    thumbnail): the thumbnail comes from the frame the check decoded.
     """
     info, first_frame = decode_image(
         data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels, reduce_to=THUMBNAIL_SIDE

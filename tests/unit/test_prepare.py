@@ -31,6 +31,134 @@ def png_with_broken_exif() -> bytes:
     return data[:33] + chunk + data[33:]  # after the signature and IHDR
 
 
+def with_chunk(data: bytes, kind: bytes, body: bytes, *, after: bytes) -> bytes:
+    """`data` with one more chunk, placed after the last chunk of type `after`."""
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    pos = end = 8
+    while end < len(data):
+        length, found = struct.unpack_from(">I4s", data, end)
+        end += 12 + length
+        if found == after:
+            pos = end
+    return data[:pos] + chunk + data[pos:]
+
+
+def orientation_exif(orientation: int) -> bytes:
+    return images.secret_exif(orientation).tobytes()
+
+
+def transparent(mode: str) -> Image.Image:
+    picture = images.picture((640, 480), "RGBA")
+    picture.paste((0, 0, 0, 0), (0, 0, 200, 480))
+    return picture if mode == "RGBA" else picture.convert(mode)
+
+
+def sixteen_bit_grey(size: tuple[int, int] = (640, 480)) -> Image.Image:
+    grey = Image.new("I;16", size, 0x8080)
+    grey.paste(Image.new("I;16", (size[0] // 2, size[1]), 0xFFFF))
+    return grey
+
+
+def apng(default_image: bool = False, exif: bytes | None = None) -> bytes:
+    """Three frames that differ (frame 0 partly transparent); with `default_image`, the IDAT
+    image is not part of the animation."""
+    frames = [transparent("RGBA"), images.halves((640, 480), "RGBA"), images.picture((640, 480))]
+    save = {"exif": exif} if exif else {}
+    data = images.png(
+        frames[0], save_all=True, append_images=frames[1:], default_image=default_image, **save
+    )
+    assert Image.open(io.BytesIO(data)).n_frames == 3
+    return data
+
+
+def palette_with_trns(fmt: str = "PNG") -> bytes:
+    picture = images.picture((640, 480)).convert("P")
+    out = io.BytesIO()
+    picture.save(out, fmt, transparency=picture.getpixel((600, 400)))
+    return out.getvalue()
+
+
+# Every kind of PNG whose thumbnail shape depends on what the check's decode hands over:
+# mode, tRNS, colour profile, EXIF orientation (before or after the pixels, or only in a text
+# chunk that stripping drops), APNG frames.
+PNGS = {
+    "rgb": lambda: images.png(images.picture((1200, 900))),
+    "rgb-small": lambda: images.png(images.picture((200, 150))),
+    "rgba": lambda: images.png(transparent("RGBA")),
+    "rgba-opaque": lambda: images.png(images.picture((640, 480), "RGBA")),
+    "rgb-trns": lambda: images.png(images.halves((640, 480)), transparency=(255, 0, 0)),
+    "palette-trns": palette_with_trns,
+    "palette": lambda: images.png(images.picture((640, 480)).convert("P")),
+    "grey": lambda: images.png(images.picture((640, 480), "L")),
+    "grey-alpha": lambda: images.png(transparent("LA")),
+    "bilevel": lambda: images.png(images.picture((640, 480), "1")),
+    "16-bit-grey": lambda: images.png(sixteen_bit_grey()),
+    "16-bit-grey-trns": lambda: images.png(sixteen_bit_grey(), transparency=0xFFFF),
+    "iccp": lambda: images.png(images.picture((640, 480)), icc_profile=images.srgb_profile()),
+    "iccp-rgba": lambda: images.png(transparent("RGBA"), icc_profile=images.srgb_profile()),
+    "exif-orientation": lambda: images.png(images.halves((640, 480)), exif=orientation_exif(6)),
+    "exif-after-pixels": lambda: with_chunk(
+        images.png(images.halves((640, 480))), b"eXIf", orientation_exif(8), after=b"IDAT"
+    ),
+    "exif-in-text-only": lambda: with_chunk(
+        images.png(images.halves((640, 480))), b"tEXt", b"exif\0" + orientation_exif(6),
+        after=b"IHDR",
+    ),
+    "metadata": lambda: images.png_with_metadata(images.halves((800, 400))),
+    "apng": apng,
+    "apng-default-image": lambda: apng(default_image=True),
+    "apng-exif": lambda: apng(exif=orientation_exif(3)),
+    "apng-default-image-exif-after-it": lambda: with_chunk(
+        apng(default_image=True), b"eXIf", orientation_exif(6), after=b"IDAT"
+    ),
+    "apng-default-image-exif-at-the-end": lambda: with_chunk(
+        apng(default_image=True), b"eXIf", orientation_exif(6), after=b"fdAT"
+    ),
+}  # fmt: skip
+# A text chunk named like an info key shadows it in the upload's info (Pillow makes each tEXt
+# keyword a key); the stripped file has no text, so only stripped uploads are compared.
+STRIPPED_ONLY = {
+    "text-shadowing-iccp": lambda: with_chunk(
+        images.png(images.picture((640, 480)), icc_profile=images.srgb_profile()), b"tEXt",
+        b"icc_profile\0not a profile", after=b"iCCP",
+    ),
+    "text-shadowing-trns": lambda: with_chunk(
+        palette_with_trns(), b"tEXt", b"transparency\0none", after=b"tRNS"
+    ),
+}  # fmt: skip
+GIFS = {
+    "gif-animated": images.animated_gif_with_metadata,
+    "gif-still": lambda: images.animated_gif(save_all=False),
+    "gif-transparent": lambda: palette_with_trns("GIF"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "strip"),
+    [(kind, "png", strip) for kind in PNGS for strip in (True, False)]
+    + [(kind, "png", True) for kind in STRIPPED_ONLY]
+    + [(kind, "gif", strip) for kind in GIFS for strip in (True, False)],
+)
+def test_thumbnail_is_exactly_the_one_make_thumbnail_makes_of_the_stored_file(kind, fmt, strip):
+    limits = UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, strip_metadata=strip)
+    prepared = prepare_image({**PNGS, **STRIPPED_ONLY, **GIFS}[kind](), limits)
+    assert prepared.thumbnail == make_thumbnail(prepared.data, fmt)
+
+
+def test_a_png_is_decoded_once(monkeypatch):
+    """The check's decode is the only one: the thumbnail comes from its frame."""
+    decoders = []
+    real = Image._getdecoder
+
+    def counting(mode, decoder_name, *args):
+        decoders.append(decoder_name)
+        return real(mode, decoder_name, *args)
+
+    monkeypatch.setattr(Image, "_getdecoder", counting)
+    prepare_image(PNGS["metadata"](), LIMITS)
+    assert decoders == ["zip"]
+
+
 def pixels(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     return image.convert("RGBA")
