@@ -1,7 +1,8 @@
 """Image metadata in MongoDB through PyMongo's async API: the record type and its repository."""
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +49,21 @@ class DatabaseUnavailable(Exception):
 def record_files(name: str, thumbnail: str | None = "") -> tuple[str, ...]:
     """The stored files of a record: its image, then its thumbnail when it has one."""
     return (name, thumbnail) if thumbnail else (name,)
+
+
+@contextmanager
+def unavailable_on_driver_error() -> Iterator[None]:
+    """Turn the driver's errors into DatabaseUnavailable, the one error callers handle.
+
+    A duplicate key and a failed bulk write are answers about the data, not the database
+    being away: they pass through for the callers that expect them.
+    """
+    try:
+        yield
+    except (DuplicateKeyError, BulkWriteError):
+        raise
+    except PyMongoError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -138,32 +154,22 @@ class ImageRepository:
         ]
 
     async def ping(self) -> None:
-        try:
+        with unavailable_on_driver_error():
             await self.client.admin.command("ping")
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def insert(self, record: ImageRecord) -> None:
         """Store a new record; raises DuplicateKeyError when the name is taken."""
-        try:
+        with unavailable_on_driver_error():
             await self.collection.insert_one(record.to_document())
-        except DuplicateKeyError:
-            raise
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def get(self, name: str) -> ImageRecord | None:
-        try:
+        with unavailable_on_driver_error():
             doc = await self.collection.find_one({"name": name})
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         return ImageRecord.from_document(doc) if doc else None
 
     async def delete(self, name: str) -> bool:
-        try:
+        with unavailable_on_driver_error():
             result = await self.collection.delete_one({"name": name})
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         return result.deleted_count == 1
 
     async def list_page(
@@ -193,7 +199,7 @@ class ImageRepository:
         # unlimited find before answering (1.6 s for 100,000 records). When more rows of the
         # cursor's own millisecond than expected come first, ask again for more.
         fetch = limit + 8
-        try:
+        with unavailable_on_driver_error():
             while True:
                 cursor = (
                     self.collection.find(query)
@@ -209,38 +215,28 @@ class ImageRepository:
                 if len(records) == limit or len(docs) < fetch:
                     return records
                 fetch *= 4
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def count(self) -> int:
-        try:
+        with unavailable_on_driver_error():
             return await self.collection.count_documents({})
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def estimated_count(self) -> int:
         """The number of records from the collection's metadata: quick, for progress only."""
-        try:
+        with unavailable_on_driver_error():
             return await self.collection.estimated_document_count()
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def all_names(self):
         """Every stored name (and thumbnail), streamed."""
-        try:
+        with unavailable_on_driver_error():
             async for doc in self.collection.find({}, {"name": 1, "thumbnail": 1, "_id": 0}):
                 yield doc["name"], doc.get("thumbnail", "")
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def totals(self, since: datetime) -> Totals:
         """How many images, their bytes, and how many were uploaded at or after `since`."""
         pipeline = [{"$group": {"_id": None, "images": {"$sum": 1}, "bytes": {"$sum": "$size"}}}]
-        try:
+        with unavailable_on_driver_error():
             groups = await (await self.collection.aggregate(pipeline)).to_list()
             today = await self.collection.count_documents({"created_ms": {"$gte": millis(since)}})
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         group = groups[0] if groups else {}
         # nx-27017 sums a field missing everywhere to null, MongoDB to 0.
         return Totals(group.get("images") or 0, group.get("bytes") or 0, today)
@@ -248,47 +244,35 @@ class ImageRepository:
     async def raw_batches(self, size: int) -> AsyncIterator[bytes]:
         """Every record as raw BSON, exactly as stored, in _id order: `size` records at a time,
         back to back in one bytes object (as the server sent them: nothing decoded)."""
-        try:
+        with unavailable_on_driver_error():
             # Bounded batches: the server would otherwise send up to 16 MB at a time.
             cursor = self.collection.find_raw_batches({}).sort("_id", ASCENDING).batch_size(size)
             async with cursor:
                 async for batch in cursor:
                     yield batch
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def raw_by_name(self, names: Iterable[str]) -> dict[str, bytes]:
         """The stored raw BSON of the records with these names (those that exist)."""
-        try:
+        with unavailable_on_driver_error():
             cursor = self._raw.find({"name": {"$in": list(names)}})
             return {doc["name"]: doc.raw async for doc in cursor}
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
 
     async def insert_raw(self, raw_docs: Iterable[bytes]) -> int:
         """Insert raw BSON records as they are (_id and types kept); returns how many."""
         docs = [RawBSONDocument(raw) for raw in raw_docs]
         if not docs:
             return 0
-        try:
+        with unavailable_on_driver_error():
             await self.collection.insert_many(docs, ordered=True)
-        except BulkWriteError:
-            raise
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         # All of them: an ordered insert that fails raises (PyMongo lists no _ids for raw ones).
         return len(docs)
 
     async def delete_all(self) -> int:
-        try:
+        with unavailable_on_driver_error():
             result = await self.collection.delete_many({})
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         return result.deleted_count
 
     async def server_version(self) -> str:
-        try:
+        with unavailable_on_driver_error():
             info = await self.client.admin.command("buildInfo")
-        except PyMongoError as exc:
-            raise DatabaseUnavailable(str(exc)) from exc
         return str(info.get("version", ""))
