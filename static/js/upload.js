@@ -63,6 +63,9 @@
     const item = document.createElement("li");
     item.className = "upload-item";
     item.id = "upload-" + counter;
+    // htmx sends a File only in a multipart body, and takes the encoding from the element
+    // that makes the request: this item.
+    item.setAttribute("hx-encoding", "multipart/form-data");
     const name = document.createElement("span");
     name.className = "file-name";
     name.textContent = file.name;
