@@ -68,16 +68,20 @@ def embed_snippets(url: str, title: str) -> list[Snippet]:
     ]
 
 
+def facts(record: ImageRecord) -> str:
+    """The line of facts under an image wherever it is shown: "PNG · 1200×800 · 1.5 KiB"."""
+    return f"{record.format.upper()} · {record.width}×{record.height} · {human_size(record.size)}"
+
+
 def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
     title = record.original_name or record.name
     width, height = thumb_box(record.width, record.height)
-    facts = f"{record.format.upper()} · {record.width}×{record.height} · {human_size(record.size)}"
     return Card(
         record=record,
         url=url,
         thumbnail_url=thumbnail_url,
         title=title,
-        facts=facts,
+        facts=facts(record),
         thumb_width=width,
         thumb_height=height,
         snippets=embed_snippets(url, title),

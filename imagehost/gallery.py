@@ -1,7 +1,8 @@
-"""One owner's uploads, page by page, newest first: keyset pages and their text cursors.
+"""Images page by page, newest first: keyset pages and their text cursors.
 
 A cursor names the last image already shown, `<created_at in ms>.<name>`, so the next page
-starts at an index key instead of skipping rows: page 500 costs what page 1 does.
+starts at an index key instead of skipping rows: page 500 costs what page 1 does. The
+gallery pages one owner's uploads, the admin list every image.
 """
 
 import re
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .database import ImageRecord, ImageRepository
+from .refusal import Refusal
 
 PAGE_SIZE = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -16,8 +18,11 @@ _MS = timedelta(milliseconds=1)
 _CURSOR = re.compile(r"(\d{1,15})\.([A-Za-z0-9_-]{16}\.(?:jpg|png|gif))")
 
 
-class BadCursor(ValueError):
+class BadCursor(Refusal):
     """The cursor text is not one this module wrote."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "that gallery page does not exist (bad 'before' cursor)")
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,26 @@ def encode_cursor(record: ImageRecord) -> str:
 def decode_cursor(text: str) -> tuple[datetime, str]:
     match = _CURSOR.fullmatch(text)
     if not match:
-        raise BadCursor(f"not a gallery cursor: {text[:80]!r}")
+        raise BadCursor()
     return _EPOCH + int(match[1]) * _MS, match[2]
+
+
+async def newest_page(
+    repo: ImageRepository,
+    cursor: str = "",
+    size: int = PAGE_SIZE,
+    *,
+    owner: str | None = None,
+    search: str = "",
+) -> GalleryPage:
+    """The page of images after `cursor` (the first page when empty), filtered as
+    ImageRepository.list_page filters them; raises BadCursor for a cursor not ours."""
+    before = decode_cursor(cursor) if cursor else None
+    # One extra row says whether another page exists without a count query.
+    records = await repo.list_page(owner=owner, search=search, before=before, limit=size + 1)
+    if len(records) > size:
+        return GalleryPage(records[:size], encode_cursor(records[size - 1]))
+    return GalleryPage(records, "")
 
 
 async def owner_page(
@@ -49,9 +72,4 @@ async def owner_page(
     """
     if not owner:
         return GalleryPage([], "")
-    before = decode_cursor(cursor) if cursor else None
-    # One extra row says whether another page exists without a count query.
-    records = await repo.list_page(owner=owner, before=before, limit=size + 1)
-    if len(records) > size:
-        return GalleryPage(records[:size], encode_cursor(records[size - 1]))
-    return GalleryPage(records, "")
+    return await newest_page(repo, cursor, size, owner=owner)

@@ -8,14 +8,13 @@ import asyncio
 from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
-from loguru import logger
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import RequestHandler
 
 from ...adminauth import CLOSED_MESSAGE, SESSION_COOKIE
-from ...cards import human_size
-from ...database import DatabaseUnavailable
+from ...gallery import newest_page
 from ...logsetup import tail_lines
-from .base import BaseHandler, http_error_for
+from ...refusal import Refusal
+from .base import BaseHandler
 
 LOGIN_URL = "/admin/login"
 PAGE_SIZE = 30
@@ -27,13 +26,12 @@ class AdminBase(BaseHandler):
 
     def get_template_namespace(self) -> dict:
         namespace = super().get_template_namespace()
-        namespace.update(human_size=human_size, url_query=lambda **q: urlencode(q))
+        namespace.update(url_query=lambda **q: urlencode(q))
         return namespace
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
         self.set_header("Cache-Control", "no-store")
-        self.set_header("Vary", "HX-Request")
 
     def check_xsrf_cookie(self) -> None:
         # BaseHandler lets cookie-less API clients through; no admin action is an API call.
@@ -41,15 +39,11 @@ class AdminBase(BaseHandler):
 
     def require_open(self) -> None:
         if not self.ctx.admin.enabled:
-            self.fail(403, CLOSED_MESSAGE)
+            raise Refusal(403, CLOSED_MESSAGE)
 
     def go(self, url: str) -> None:
         """Send the browser to `url`: htmx follows HX-Redirect, a form follows a 303."""
-        if self.is_htmx:
-            self.set_header("HX-Redirect", url)
-            self.finish()
-        else:
-            self.redirect(url, status=303)
+        self.respond(redirect=url)
 
 
 class AdminHandler(AdminBase):
@@ -62,22 +56,23 @@ class AdminHandler(AdminBase):
         if self.ctx.admin.session_valid(value):
             return
         self.set_status(401)
-        if self.is_htmx:
-            self.set_header("HX-Redirect", LOGIN_URL)
-            self.finish()
-        elif self.request.method in ("GET", "HEAD") and self.wants() == "html":
+        if self.wants() == "fragment":
+            self.go(LOGIN_URL)  # not the sign-in form in a fragment's place: the whole page
+        elif self.wants() == "page" and self.request.method in ("GET", "HEAD"):
             self.render("admin_login.html", error="", next_url=self.request.uri)
         else:
-            self.fail(401, "sign in at /admin/login first")
-
-    def database_failed(self, exc: DatabaseUnavailable) -> None:
-        self.fail(*http_error_for(exc))
+            raise Refusal(401, "sign in at /admin/login first")
 
     async def log_tail(self) -> list[str]:
         """The end of app.log, read on the executor."""
         path = self.ctx.settings.logs_dir / "app.log"
         return await asyncio.get_running_loop().run_in_executor(
             self.ctx.uploads.executor, tail_lines, path, LOG_LINES
+        )
+
+    async def image_page(self, query: str):
+        return await newest_page(
+            self.ctx.repo, self.get_argument("before", ""), PAGE_SIZE, search=query
         )
 
 
@@ -115,31 +110,14 @@ class LogoutHandler(AdminBase):
         self.go(LOGIN_URL)
 
 
-def page_key(raw: str) -> tuple[datetime, str] | None:
-    """`before` of the next page: "<created_at ISO>|<name>" of the last image shown."""
-    if not raw:
-        return None
-    created, _, name = raw.partition("|")
-    try:
-        when = datetime.fromisoformat(created)
-    except ValueError:
-        raise HTTPError(400, log_message="bad page key") from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)), name
-
-
 class PanelHandler(AdminHandler):
     async def get(self) -> None:
         query = self.get_argument("q", "").strip()
-        before = page_key(self.get_argument("before", ""))
         ctx = self.ctx
         midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
-        try:
-            totals, images = await asyncio.gather(
-                ctx.repo.totals(since=midnight),
-                ctx.repo.list_page(search=query, before=before, limit=PAGE_SIZE),
-            )
-        except DatabaseUnavailable as exc:
-            self.database_failed(exc)
+        totals, images = await asyncio.gather(
+            ctx.repo.totals(since=midnight), self.image_page(query)
+        )
         free, backups, status, log = await asyncio.gather(
             ctx.storage.free_bytes(),
             ctx.backups.list_files(),
@@ -148,43 +126,31 @@ class PanelHandler(AdminHandler):
         )
         self.render(
             "admin.html", totals=totals, free=free, images=images, query=query,
-            page_size=PAGE_SIZE, backups=backups, status=status, log=log,
+            backups=backups, status=status, log=log,
         )  # fmt: skip
 
 
 class ImagesHandler(AdminHandler):
-    """The image list, searched and paged: rows for htmx, the panel otherwise."""
+    """The image list, searched and paged: rows for htmx; others go to the panel."""
 
     async def get(self) -> None:
         query = self.get_argument("q", "").strip()
-        before = page_key(self.get_argument("before", ""))
-        if not self.is_htmx:
-            self.redirect("/admin?" + urlencode(self.request.query_arguments, doseq=True))
-            return
-        try:
-            images = await self.ctx.repo.list_page(search=query, before=before, limit=PAGE_SIZE)
-        except DatabaseUnavailable as exc:
-            self.database_failed(exc)
-        self.render("_admin_images.html", images=images, query=query, page_size=PAGE_SIZE)
+        self.respond(
+            fragment="_admin_images.html",
+            redirect="/admin?" + urlencode(self.request.query_arguments, doseq=True),
+            images=await self.image_page(query), query=query,
+        )  # fmt: skip
 
 
 class ImageDeleteHandler(AdminHandler):
     async def post(self, name: str) -> None:
-        try:
-            record = await self.ctx.repo.get(name)
-            if record is None:
-                self.fail(404, "no such image")
-            await self.ctx.uploads.delete(record)
-        except DatabaseUnavailable as exc:
-            self.database_failed(exc)
-        logger.info(f"image deleted ip={self.request.remote_ip} name={name} by=admin")
-        if self.is_htmx:
-            self.finish("")  # the row is swapped for nothing
-        else:
-            self.redirect("/admin", status=303)
+        record = await self.find_image(name)
+        if record is None:
+            raise Refusal(404, "no such image")
+        await self.delete_image(record, by="admin")
+        self.respond(fragment="", redirect="/admin")  # the row is swapped for nothing
 
 
 class LogHandler(AdminHandler):
     async def get(self) -> None:
-        log = await self.log_tail()
-        self.render("_admin_log.html", log=log)
+        self.respond(fragment="_admin_log.html", log=await self.log_tail())

@@ -4,6 +4,8 @@ Every answer here is JSON, errors included. Browsers on other origins may call i
 the origins CORS_ORIGINS lists (none by default); no credentials are ever allowed cross-origin.
 """
 
+from ...refusal import Refusal
+from .. import views
 from ..openapi import API_PREFIX, DELETE_TOKEN_HEADER, openapi_document
 from .base import BaseHandler
 from .upload import UploadReceiver
@@ -13,6 +15,7 @@ CORS_MAX_AGE_SECONDS = 600
 
 
 class ApiHandler(BaseHandler):
+    VARY = "Origin"  # JSON for every client; only the CORS headers differ
     methods: tuple[str, ...] = ()
 
     def initialize(self, ctx) -> None:
@@ -49,7 +52,6 @@ class ApiHandler(BaseHandler):
         return origin if origin.lower() in allowed else ""
 
     def set_cors_headers(self) -> None:
-        self.set_header("Vary", "Origin")
         origin = self.allowed_origin()
         if origin:
             self.set_header("Access-Control-Allow-Origin", origin)
@@ -59,7 +61,7 @@ class ApiHandler(BaseHandler):
         """A CORS preflight: allowed origins learn the methods and headers they may use."""
         if "Origin" in self.request.headers:
             if not self.allowed_origin():
-                self.fail(403, "cross-origin requests from this origin are not allowed")
+                raise Refusal(403, "cross-origin requests from this origin are not allowed")
             self.set_header("Access-Control-Allow-Methods", ", ".join(self.methods))
             self.set_header("Access-Control-Allow-Headers", CORS_REQUEST_HEADERS)
             self.set_header("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS))
@@ -76,8 +78,8 @@ class ApiImagesHandler(ApiHandler, UploadReceiver):
     async def post(self) -> None:
         upload = await self.receive()
         self.set_status(201)
-        self.set_header("Location", self.absolute_url(f"{API_PREFIX}/images/{upload.record.name}"))
-        self.finish(self.upload_json(upload))
+        self.set_header("Location", f"{self.base_url}{API_PREFIX}/images/{upload.record.name}")
+        self.respond(json=views.upload_json(upload, self.base_url))
 
 
 class ApiImageHandler(ApiHandler):
@@ -88,29 +90,29 @@ class ApiImageHandler(ApiHandler):
     async def get(self, name: str) -> None:
         record = await self.find_image(name)
         if record is None:
-            self.fail(404, "no such image")
-        self.finish(self.image_json(record))
+            raise Refusal(404, "no such image")
+        self.respond(json=views.image_json(record, self.base_url))
 
     async def delete(self, name: str) -> None:
         token = self.request.headers.get(DELETE_TOKEN_HEADER, "").strip()
         if not token:
-            self.fail(400, f"send the image's delete token in the {DELETE_TOKEN_HEADER} header")
+            raise Refusal(400, f"send the image's delete token in the {DELETE_TOKEN_HEADER} header")
         record = await self.find_image(name)
         if record is None:
-            self.fail(404, "no such image")
+            raise Refusal(404, "no such image")
         if not self.ctx.uploads.token_matches(record, token):
-            self.fail(403, "the delete token does not match this image")
+            raise Refusal(403, "the delete token does not match this image")
         await self.delete_image(record, by="api")
-        self.finish({"deleted": name})
+        self.respond(json={"deleted": name})
 
 
 class OpenApiHandler(ApiHandler):
     methods = ("GET",)
 
     def get(self) -> None:
-        self.finish(openapi_document(self.absolute_url(""), self.ctx.settings.max_upload_bytes))
+        self.finish(openapi_document(self.base_url, self.ctx.settings.max_upload_bytes))
 
 
 class ApiNotFoundHandler(ApiHandler):
     def prepare(self) -> None:
-        self.fail(404, "no such API endpoint; see /api/openapi.json")
+        raise Refusal(404, "no such API endpoint; see /api/openapi.json")

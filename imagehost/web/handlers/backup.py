@@ -5,6 +5,7 @@ from dataclasses import asdict
 from tornado.iostream import StreamClosedError
 
 from ...backups.service import BackupStatus
+from ...refusal import Refusal
 from .admin import AdminHandler
 
 CHUNK = 256 * 1024
@@ -14,31 +15,26 @@ class BackupHandler(AdminHandler):
     """/backup/: POST starts a run (or shows the one running); GET is its progress fragment."""
 
     async def get(self) -> None:
-        await self.answer(await self.ctx.backups.status())
+        self.answer(await self.ctx.backups.status())
 
     async def post(self) -> None:
         status = await self.ctx.backups.start()
-        if self.is_htmx or self.wants() == "json":
-            self.set_status(200 if self.is_htmx else 202)
-            await self.answer(status)
-        else:
-            self.redirect("/admin", status=303)
+        if self.wants() == "json":
+            self.set_status(202)  # accepted: the run goes on, GET /backup/ follows it
+        self.answer(status, redirect="/admin")
 
-    async def answer(self, status: BackupStatus) -> None:
-        if self.is_htmx:
-            if status.ended:
-                # The list below the button refreshes itself on this event.
-                self.set_header("HX-Trigger", "backups-changed")
-            self.render("_backup_status.html", status=status)
-        elif self.wants() == "json":
-            self.finish(asdict(status))
-        else:
-            self.render("_backup_status.html", status=status)
+    def answer(self, status: BackupStatus, redirect: str | None = None) -> None:
+        if status.ended:
+            # The list below the button refreshes itself on this event.
+            self.set_header("HX-Trigger", "backups-changed")
+        self.respond(
+            fragment="_backup_status.html", json=asdict(status), redirect=redirect, status=status
+        )
 
 
 class BackupListHandler(AdminHandler):
     async def get(self) -> None:
-        self.render("_backup_list.html", backups=await self.ctx.backups.list_files())
+        self.respond(fragment="_backup_list.html", backups=await self.ctx.backups.list_files())
 
 
 class BackupFileHandler(AdminHandler):
@@ -48,7 +44,7 @@ class BackupFileHandler(AdminHandler):
         try:
             backup = await self.ctx.backups.open(name)
         except FileNotFoundError:
-            self.fail(404, "no such backup")
+            raise Refusal(404, "no such backup") from None
         try:
             self.set_header("Content-Type", "application/x-tar")
             self.set_header("Content-Disposition", f'attachment; filename="{name}"')
@@ -66,7 +62,5 @@ class BackupFileHandler(AdminHandler):
 class BackupDeleteHandler(AdminHandler):
     async def post(self, name: str) -> None:
         await self.ctx.backups.delete(name)
-        if self.is_htmx:
-            self.render("_backup_list.html", backups=await self.ctx.backups.list_files())
-        else:
-            self.redirect("/admin", status=303)
+        backups = await self.ctx.backups.list_files()
+        self.respond(fragment="_backup_list.html", redirect="/admin", backups=backups)

@@ -1,19 +1,20 @@
 """BaseHandler: dependencies, content negotiation, owner cookie, security headers, errors."""
 
-import json
 import secrets
 from http import HTTPStatus
 
 from loguru import logger
+from tornado.escape import json_encode
 from tornado.web import HTTPError, RequestHandler
 
-from ...cards import Card, card_for
+from ...cards import Card, facts, human_size
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
 from ...logsetup import one_line, redact
 from ...refusal import Refusal
 from ...storage import StorageFull
-from ...uploads import Upload
+from .. import views
+from ..views import image_path
 
 OWNER_COOKIE = "owner"
 PAGE_CSP = (
@@ -24,6 +25,10 @@ PAGE_CSP = (
 
 
 class BaseHandler(RequestHandler):
+    # htmx gets a fragment (or HX-Redirect) where a browser gets the page at the same URL:
+    # a cache must keep the two apart. The API answers JSON to all and varies on Origin.
+    VARY = "HX-Request"
+
     def initialize(self, ctx: AppContext) -> None:
         self.ctx = ctx
         # Counted so a graceful stop can wait for requests in flight.
@@ -47,33 +52,70 @@ class BaseHandler(RequestHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("Vary", self.VARY)
 
     # -- who is asking, and what they want back ------------------------------------------
     def wants(self) -> str:
-        """'json', 'html' or 'text', from the Accept header (curl's */* gets text).
+        """What this client wants back: "fragment", "page", "json" or "text" (curl's */*).
 
-        htmx sends no Accept header of its own, but always wants HTML.
+        The one place that reads HX-Request and Accept. htmx sends no Accept header of its
+        own, but always wants a fragment.
         """
-        if self.is_htmx:
-            return "html"
+        if self.request.headers.get("HX-Request") == "true":
+            return "fragment"
         accept = self.request.headers.get("Accept", "").lower()
         if "application/json" in accept:
             return "json"
         if "text/html" in accept:
-            return "html"
+            return "page"
         return "text"
 
-    @property
-    def is_htmx(self) -> bool:
-        return self.request.headers.get("HX-Request") == "true"
+    def respond(
+        self,
+        *,
+        page: str | None = None,
+        fragment: str | None = None,
+        json: dict | None = None,
+        text: str | None = None,
+        redirect: str | None = None,
+        **template_args,
+    ) -> None:
+        """Answer in the form wants() names, from the forms given; the others fall back.
 
-    def render_html(self, page: str, fragment: str, **kwargs) -> None:
-        """The fragment alone for htmx, the whole page otherwise: the one place that picks.
-
-        Both get the same arguments, so a fragment never skips a check the page makes.
+        `page` and `fragment` are templates, both rendered with `template_args`, so a fragment
+        never skips a check the page makes; either stands in for the other, and for JSON or
+        text when those are not given. `redirect` stands in for a page: a 303 after a POST
+        (302 for a GET), and HX-Redirect for htmx when there is no template to send.
+        `fragment=""` answers htmx with an empty body: the target is swapped for nothing.
         """
-        self.add_header("Vary", "HX-Request")
-        self.render(fragment if self.is_htmx else page, **kwargs)
+        wants = self.wants()
+        if wants == "json" and json is not None:
+            # No charset parameter: JSON is UTF-8 by definition, and nginx's own JSON errors
+            # are sent the same way.
+            self.set_header("Content-Type", "application/json")
+            self.finish(json_encode(json))
+        elif wants == "text" and text is not None:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(text)
+        elif wants == "fragment":
+            if fragment == "":
+                self.finish("")
+            elif fragment or page:
+                self.render(fragment or page, **template_args)
+            else:
+                self.set_header("HX-Redirect", redirect)
+                self.finish()
+        elif page:
+            self.render(page, **template_args)
+        elif redirect:
+            self.redirect(redirect, status=302 if self.request.method in ("GET", "HEAD") else 303)
+        else:
+            self.render(fragment, **template_args)
+
+    def get_template_namespace(self) -> dict:
+        namespace = super().get_template_namespace()
+        namespace.update(facts=facts, human_size=human_size, image_path=image_path)
+        return namespace
 
     def owner_id(self, create: bool = False) -> str:
         """The anonymous owner id from the signed cookie; a new one when `create`."""
@@ -89,61 +131,21 @@ class BaseHandler(RequestHandler):
         )  # fmt: skip
         return owner
 
-    def absolute_url(self, path: str) -> str:
-        base = self.ctx.settings.public_url or f"{self.request.protocol}://{self.request.host}"
-        return base + path
+    @property
+    def base_url(self) -> str:
+        """The site's own URL, for links that leave the page (PUBLIC_URL when set)."""
+        return self.ctx.settings.public_url or f"{self.request.protocol}://{self.request.host}"
 
-    def image_links(self, record: ImageRecord) -> dict:
-        return {
-            "url": self.absolute_url(f"/images/{record.name}"),
-            "path": f"/images/{record.name}",
-            "thumbnail_url": self.absolute_url(f"/images/{record.thumbnail}"),
-        }
-
-    def delete_url(self, upload: Upload) -> str:
-        return self.absolute_url(f"/delete/{upload.record.name}/{upload.delete_token}")
-
-    def image_json(self, record: ImageRecord) -> dict:
-        """What anyone may know of an image (the client's file name stays private)."""
-        links = self.image_links(record)
-        return {
-            "url": links["url"],
-            "path": links["path"],
-            "name": record.name,
-            "format": record.format,
-            "width": record.width,
-            "height": record.height,
-            "size": record.size,
-            "thumbnail_url": links["thumbnail_url"],
-            # Milliseconds: what MongoDB keeps, so the upload's answer and later reads agree.
-            "created_at": record.created_at.isoformat(timespec="milliseconds"),
-        }
-
-    def upload_json(self, upload: Upload) -> dict:
-        """The JSON answer to a new upload (/upload and the API): the image and how to delete it."""
-        return {
-            **self.image_json(upload.record),
-            "delete_url": self.delete_url(upload),
-            "delete_token": upload.delete_token,
-        }
-
-    # -- records, with the database's failures answered as 503 -------------------------
+    # -- records -------------------------------------------------------------------------
     async def find_image(self, name: str) -> ImageRecord | None:
-        try:
-            return await self.ctx.repo.get(name)
-        except DatabaseUnavailable as exc:
-            self.fail(*http_error_for(exc))
+        return await self.ctx.repo.get(name)
 
     async def delete_image(self, record: ImageRecord, by: str) -> None:
-        try:
-            await self.ctx.uploads.delete(record)
-        except DatabaseUnavailable as exc:
-            self.fail(*http_error_for(exc))
+        await self.ctx.uploads.delete(record)
         logger.info(f"image deleted ip={self.request.remote_ip} name={record.name} by={by}")
 
     def card(self, record: ImageRecord) -> Card:
-        # The thumbnail stays a same-origin path: the page's CSP allows img-src 'self' only.
-        return card_for(record, self.image_links(record)["url"], f"/images/{record.thumbnail}")
+        return views.card(record, self.base_url)
 
     def check_xsrf_cookie(self) -> None:
         # API clients (curl, ShareX) send no cookies and so carry no ambient authority;
@@ -151,49 +153,52 @@ class BaseHandler(RequestHandler):
         if self.request.cookies:
             super().check_xsrf_cookie()
 
-    # -- errors ------------------------------------------------------------------------
-    def fail(self, status: int, message: str) -> None:
-        raise HTTPError(status, reason=HTTPStatus(status).phrase, log_message=message)
-
+    # -- errors: the one place a failure becomes an answer -------------------------------
     def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, HTTPError):
+        if isinstance(value, (HTTPError, *ANSWERED)):
             return
         logger.opt(exception=(typ, value, tb)).error(
             f"unhandled error on {self.request.method} {one_line(redact(self.request.path))}"
         )
 
     def write_error(self, status_code: int, **kwargs) -> None:
-        message = self.error_message(status_code, kwargs.get("exc_info"))
-        self.clear_header("Content-Disposition")
-        if self.wants() == "json":
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"error": message}))
-        elif self.wants() == "html":
-            self.render_html("error.html", "_error.html", status=status_code, message=message)
+        exc = kwargs["exc_info"][1] if "exc_info" in kwargs else None
+        known = answer_for(exc)
+        if known is not None:
+            status_code, message = known
+            self.set_status(status_code)
         else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(f"error: {message}\n")
-
-    @staticmethod
-    def error_message(status_code: int, exc_info) -> str:
-        exc = exc_info[1] if exc_info else None
-        if isinstance(exc, HTTPError) and exc.log_message:
-            return exc.log_message % exc.args if exc.args else exc.log_message
-        try:
-            return HTTPStatus(status_code).phrase.lower()
-        except ValueError:
-            return "error"
+            message = error_message(status_code, exc)
+        self.clear_header("Content-Disposition")
+        self.respond(
+            json={"error": message}, text=f"error: {message}\n",
+            page="error.html", fragment="_error.html", status=status_code, message=message,
+        )  # fmt: skip
 
 
-def http_error_for(exc: Exception) -> tuple[int, str]:
-    """The status and message a known failure is answered with."""
+# The failures that have an answer of their own; any other exception is a 500 (and logged).
+ANSWERED = (Refusal, DatabaseUnavailable, StorageFull)
+
+
+def answer_for(exc: BaseException | None) -> tuple[int, str] | None:
+    """The status and message a known failure is answered with; None for any other."""
     if isinstance(exc, Refusal):
         return exc.status, exc.message
     if isinstance(exc, DatabaseUnavailable):
         return 503, "the database is unavailable; nothing was stored, please try again shortly"
     if isinstance(exc, StorageFull):
         return 507, "the server's image storage is full; nothing was stored"
-    raise exc
+    return None
+
+
+def error_message(status_code: int, exc: BaseException | None) -> str:
+    """An HTTPError's own message (Tornado's and ours), else the status's phrase."""
+    if isinstance(exc, HTTPError) and exc.log_message:
+        return exc.log_message % exc.args if exc.args else exc.log_message
+    try:
+        return HTTPStatus(status_code).phrase.lower()
+    except ValueError:
+        return "error"
 
 
 def log_request(handler: RequestHandler) -> None:
@@ -210,4 +215,4 @@ def log_request(handler: RequestHandler) -> None:
 
 class NotFoundHandler(BaseHandler):
     def prepare(self) -> None:
-        self.fail(404, "no such page")
+        raise Refusal(404, "no such page")

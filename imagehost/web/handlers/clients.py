@@ -34,4 +34,4 @@ class ShareXUploaderHandler(BaseHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Content-Disposition", 'attachment; filename="imagehost.sxcu"')
         self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps(sharex_uploader(self.absolute_url("")), indent=2) + "\n")
+        self.finish(json.dumps(sharex_uploader(self.base_url), indent=2) + "\n")

@@ -1,6 +1,7 @@
 """The delete-by-link page and the health check."""
 
 from ...database import DatabaseUnavailable
+from ...refusal import Refusal
 from .base import BaseHandler
 
 
@@ -15,23 +16,19 @@ class DeleteByTokenHandler(BaseHandler):
     async def find(self, name: str, token: str):
         record = await self.find_image(name)
         if record is None or not self.ctx.uploads.token_matches(record, token):
-            self.fail(404, "no such image, or the delete link is wrong")
+            raise Refusal(404, "no such image, or the delete link is wrong")
         return record
 
     async def get(self, name: str, token: str) -> None:
         record = await self.find(name, token)
-        self.render("delete_confirm.html", record=record, links=self.image_links(record))
+        self.render("delete_confirm.html", record=record)
 
     async def post(self, name: str, token: str) -> None:
         record = await self.find(name, token)
         await self.delete_image(record, by="delete-link")
-        if self.wants() == "json":
-            self.finish({"deleted": name})
-        elif self.wants() == "html":
-            self.render("deleted.html", name=name)
-        else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(f"deleted {name}\n")
+        self.respond(
+            json={"deleted": name}, text=f"deleted {name}\n", page="deleted.html", name=name
+        )
 
     delete = post
 

@@ -1,12 +1,17 @@
 """Receiving an upload (streamed, bounded, strictly parsed) and POST /upload's negotiated answer."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from loguru import logger
 from tornado.web import stream_request_body
 
 from ...logsetup import one_line
+from ...refusal import Refusal
 from ...uploads import Upload
-from ..multipart import MultipartError, boundary_of, parse_multipart, single_file
-from .base import BaseHandler, http_error_for
+from .. import views
+from ..multipart import boundary_of, parse_multipart, single_file
+from .base import ANSWERED, BaseHandler, answer_for
 
 
 @stream_request_body
@@ -14,7 +19,7 @@ class UploadReceiver(BaseHandler):
     """What /upload and the API's POST share: read the body within the limit, store its file.
 
     Subclasses call `await self.receive()` in post() and answer the Upload their own way;
-    every refusal is raised as an HTTPError, rendered by write_error.
+    every refusal is raised and rendered by write_error.
     """
 
     _admitted = False
@@ -25,18 +30,17 @@ class UploadReceiver(BaseHandler):
         self._received = 0
         self._too_large = False
         self._boundary = b""
+        self._file_size: int | None = None
         self.original_name = ""
         if self.request.method != "POST":
             return
-        limit = self.ctx.settings.max_body_bytes
-        declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            # Answer before reading the body: a 40 MiB body is never read.
-            self.refuse(413, self.too_large_message())
-        try:
+        with self.refusals_logged():
+            limit = self.ctx.settings.max_body_bytes
+            declared = self.request.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                # Answer before reading the body: a 40 MiB body is never read.
+                raise Refusal(413, self.too_large_message())
             self._boundary = boundary_of(self.request.headers.get("Content-Type", ""))
-        except MultipartError as exc:
-            self.refuse(exc.status, exc.message)
         # Tornado reads a streamed body only once prepare() returns: waiting here is what
         # bounds how many bodies this process holds.
         await self.ctx.uploads.admit()
@@ -72,34 +76,36 @@ class UploadReceiver(BaseHandler):
 
     async def receive(self) -> Upload:
         """Parse the body, check XSRF (when cookies came), store the one file; log either way."""
-        if self._too_large:
-            self.refuse(413, self.too_large_message())
-        body = b"".join(self._chunks)
-        self._chunks.clear()
-        try:
+        with self.refusals_logged():
+            if self._too_large:
+                raise Refusal(413, self.too_large_message())
+            body = b"".join(self._chunks)
+            self._chunks.clear()
             parts = parse_multipart(body, self._boundary)
             xsrf = [p.data.decode("ascii", "replace") for p in parts if p.name == "_xsrf"]
             if xsrf:
                 self.request.arguments["_xsrf"] = [x.encode() for x in xsrf]
             super().check_xsrf_cookie()
             part = single_file(parts)
-        except MultipartError as exc:
-            self.refuse(exc.status, exc.message)
-        self.original_name = part.filename or ""
-        del body, parts
-        try:
+            self.original_name = part.filename or ""
+            self._file_size = len(part.data)
+            del body, parts
             upload = await self.ctx.uploads.accept(
-                part.data, part.filename, owner=self.owner_id(create=self.wants() == "html")
-            )
-        except Exception as exc:
-            status, message = http_error_for(exc)
-            self.refuse(status, message, size=len(part.data))
+                part.data, part.filename,
+                owner=self.owner_id(create=self.wants() in ("page", "fragment")),
+            )  # fmt: skip
         self.log_result("accepted", len(part.data), upload.record.name)
         return upload
 
-    def refuse(self, status: int, message: str, size: int | None = None) -> None:
-        self.log_result("refused", size if size is not None else self._received, "-", message)
-        self.fail(status, message)
+    @contextmanager
+    def refusals_logged(self) -> Iterator[None]:
+        """Every upload gets its result line: a refusal is logged here, then let through."""
+        try:
+            yield
+        except ANSWERED as exc:
+            size = self._received if self._file_size is None else self._file_size
+            self.log_result("refused", size, "-", answer_for(exc)[1])
+            raise
 
     def log_result(self, result: str, size: int, name: str, reason: str = "") -> None:
         line = (
@@ -121,17 +127,12 @@ class UploadHandler(UploadReceiver):
     async def post(self) -> None:
         upload = await self.receive()
         record = upload.record
-        links = self.image_links(record)
+        url = self.base_url + views.image_path(record.name)
         self.set_status(201)
-        self.set_header("Location", links["url"])
-        if self.wants() == "json":
-            self.finish(self.upload_json(upload))
-        elif self.wants() == "html":
-            self.render_html(
-                "uploaded.html", "_card.html",
-                record=record, links=links, delete_url=self.delete_url(upload),
-                card=self.card(record),
-            )  # fmt: skip
-        else:
-            self.set_header("Content-Type", "text/plain; charset=utf-8")
-            self.finish(links["url"] + "\n")
+        self.set_header("Location", url)
+        self.respond(
+            json=views.upload_json(upload, self.base_url), text=url + "\n",
+            page="uploaded.html", fragment="_card.html",
+            record=record, url=url, delete_url=self.base_url + views.delete_path(upload),
+            card=self.card(record),
+        )  # fmt: skip
