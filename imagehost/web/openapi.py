@@ -4,6 +4,7 @@ The test suite checks it against the real answers (schemathesis), so it stays th
 """
 
 from ..storage import IMAGE_NAME
+from .views import IMAGES_PREFIX
 
 API_PREFIX = "/api/v1"
 DELETE_TOKEN_HEADER = "X-Delete-Token"
@@ -38,7 +39,7 @@ _SCHEMAS = {
         ],
         "properties": {
             "url": {"type": "string", "format": "uri", "description": "Direct link to the image."},
-            "path": {"type": "string", "pattern": f"^/images/{IMAGE_NAME}$"},
+            "path": {"type": "string", "pattern": f"^{IMAGES_PREFIX}{IMAGE_NAME}$"},
             "name": {"type": "string", "pattern": f"^{IMAGE_NAME}$"},
             "format": {"type": "string", "enum": ["jpeg", "png", "gif"]},
             "width": {"type": "integer", "minimum": 1},
