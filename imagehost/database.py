@@ -1,13 +1,11 @@
 """Image metadata in MongoDB through PyMongo's async API: the record type and its repository."""
 
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -123,9 +121,6 @@ class ImageRepository:
         self.client = client
         self.db_name = db_name
         self.collection = client[db_name][COLLECTION]
-        self._raw = self.collection.with_options(
-            codec_options=CodecOptions(document_class=RawBSONDocument, tz_aware=True)
-        )
 
     async def ensure_indexes(self) -> None:
         for spec in INDEXES:
@@ -145,13 +140,6 @@ class ImageRepository:
                 )
                 added += 1
         return added
-
-    @staticmethod
-    def index_specs() -> list[dict]:
-        """The collection's indexes as mongodump describes them (with the `_id_` index)."""
-        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [
-            {"v": 2, **spec} for spec in INDEXES
-        ]
 
     async def ping(self) -> None:
         with unavailable_on_driver_error():
@@ -241,38 +229,7 @@ class ImageRepository:
         # nx-27017 sums a field missing everywhere to null, MongoDB to 0.
         return Totals(group.get("images") or 0, group.get("bytes") or 0, today)
 
-    async def raw_batches(self, size: int) -> AsyncIterator[bytes]:
-        """Every record as raw BSON, exactly as stored, in _id order: `size` records at a time,
-        back to back in one bytes object (as the server sent them: nothing decoded)."""
-        with unavailable_on_driver_error():
-            # Bounded batches: the server would otherwise send up to 16 MB at a time.
-            cursor = self.collection.find_raw_batches({}).sort("_id", ASCENDING).batch_size(size)
-            async with cursor:
-                async for batch in cursor:
-                    yield batch
-
-    async def raw_by_name(self, names: Iterable[str]) -> dict[str, bytes]:
-        """The stored raw BSON of the records with these names (those that exist)."""
-        with unavailable_on_driver_error():
-            cursor = self._raw.find({"name": {"$in": list(names)}})
-            return {doc["name"]: doc.raw async for doc in cursor}
-
-    async def insert_raw(self, raw_docs: Iterable[bytes]) -> int:
-        """Insert raw BSON records as they are (_id and types kept); returns how many."""
-        docs = [RawBSONDocument(raw) for raw in raw_docs]
-        if not docs:
-            return 0
-        with unavailable_on_driver_error():
-            await self.collection.insert_many(docs, ordered=True)
-        # All of them: an ordered insert that fails raises (PyMongo lists no _ids for raw ones).
-        return len(docs)
-
     async def delete_all(self) -> int:
         with unavailable_on_driver_error():
             result = await self.collection.delete_many({})
         return result.deleted_count
-
-    async def server_version(self) -> str:
-        with unavailable_on_driver_error():
-            info = await self.client.admin.command("buildInfo")
-        return str(info.get("version", ""))

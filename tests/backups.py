@@ -14,7 +14,7 @@ from pathlib import Path
 import bson
 
 from imagehost.backups import writer as writer_module
-from imagehost.backups.records import split_documents
+from imagehost.backups.records import RawRecords, split_documents
 from imagehost.database import ImageRecord
 
 # Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).
@@ -35,12 +35,13 @@ async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
         ctx.storage.path(record.name).write_bytes(os.urandom(size))
         ctx.storage.path(record.thumbnail).write_bytes(os.urandom(max(1, size // 10)))
         records.append(record)
-    await ctx.repo.insert_raw(bson.encode(record.to_document()) for record in records)
+    await RawRecords(ctx.repo).insert(bson.encode(record.to_document()) for record in records)
     return records
 
 
 async def raw_records(ctx) -> list[bytes]:
-    return [raw async for batch in ctx.repo.raw_batches(100) for raw in split_documents(batch)]
+    batches = RawRecords(ctx.repo).batches(100)
+    return [raw async for batch in batches for raw in split_documents(batch)]
 
 
 def stored_files(ctx) -> dict[str, bytes]:

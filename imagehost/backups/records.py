@@ -1,6 +1,13 @@
-"""The records as raw BSON, as the server sends them: what backups copy and restores insert."""
+"""The records as raw BSON, exactly as the server sends them: what backups copy and restores
+insert. The app's own queries, on decoded records, are ImageRepository's."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+from pymongo import ASCENDING
+
+from ..database import INDEXES, ImageRepository, unavailable_on_driver_error
 
 
 def split_documents(data: bytes) -> Iterator[bytes]:
@@ -12,3 +19,53 @@ def split_documents(data: bytes) -> Iterator[bytes]:
             raise ValueError("truncated BSON document in a batch")
         yield data[offset : offset + size]
         offset += size
+
+
+class RawRecords:
+    """The `images` collection read and written as raw BSON (_id and types kept)."""
+
+    def __init__(self, repo: ImageRepository) -> None:
+        self.db_name = repo.db_name
+        self.client = repo.client
+        self.collection = repo.collection
+        self._raw = repo.collection.with_options(
+            codec_options=CodecOptions(document_class=RawBSONDocument, tz_aware=True)
+        )
+
+    @staticmethod
+    def index_specs() -> list[dict]:
+        """The collection's indexes as mongodump describes them (with the `_id_` index)."""
+        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [
+            {"v": 2, **spec} for spec in INDEXES
+        ]
+
+    async def server_version(self) -> str:
+        with unavailable_on_driver_error():
+            info = await self.client.admin.command("buildInfo")
+        return str(info.get("version", ""))
+
+    async def batches(self, size: int) -> AsyncIterator[bytes]:
+        """Every record, in _id order: `size` records at a time, back to back in one bytes
+        object (as the server sent them: nothing decoded)."""
+        with unavailable_on_driver_error():
+            # Bounded batches: the server would otherwise send up to 16 MB at a time.
+            cursor = self.collection.find_raw_batches({}).sort("_id", ASCENDING).batch_size(size)
+            async with cursor:
+                async for batch in cursor:
+                    yield batch
+
+    async def by_name(self, names: Iterable[str]) -> dict[str, bytes]:
+        """The records with these names (those that exist)."""
+        with unavailable_on_driver_error():
+            cursor = self._raw.find({"name": {"$in": list(names)}})
+            return {doc["name"]: doc.raw async for doc in cursor}
+
+    async def insert(self, raw_docs: Iterable[bytes]) -> int:
+        """Insert records as they are; returns how many. BulkWriteError passes through."""
+        docs = [RawBSONDocument(raw) for raw in raw_docs]
+        if not docs:
+            return 0
+        with unavailable_on_driver_error():
+            await self.collection.insert_many(docs, ordered=True)
+        # All of them: an ordered insert that fails raises (PyMongo lists no _ids for raw ones).
+        return len(docs)

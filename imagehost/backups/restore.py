@@ -28,6 +28,7 @@ from .archive import (
     read_archive,
 )
 from .layout import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
+from .records import RawRecords
 
 BATCH = 500
 _READ = 1024 * 1024
@@ -305,6 +306,7 @@ async def restore(
 
 async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     report = RestoreReport(source.kind)
+    raw = RawRecords(repo)
     await _in_thread(source.verify, say)
     plan = _Plan(source, repo.db_name)
     say("reading the database archive and checking its CRCs")
@@ -317,7 +319,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     say("comparing with the database and the images folder")
     present = 0
     async for batch in _batches(plan):
-        stored = await repo.raw_by_name(r.name for r in batch)
+        stored = await raw.by_name(r.name for r in batch)
         present += sum(
             1 for r in batch if r.name in stored and bson.decode(stored[r.name]) == r.doc
         )
@@ -345,10 +347,10 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
         present = 0
     async for batch in _batches(plan):
         if not replace:
-            stored = await repo.raw_by_name(r.name for r in batch)
+            stored = await raw.by_name(r.name for r in batch)
             batch = [r for r in batch if r.name not in stored]
         try:
-            report.records_added += await repo.insert_raw(r.raw for r in batch)
+            report.records_added += await raw.insert(r.raw for r in batch)
         except BulkWriteError as exc:
             raise RestoreError(
                 f"a record could not be inserted ({exc.details.get('writeErrors', [{}])[0]}); "
@@ -358,7 +360,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     await repo.ensure_indexes()
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
-        found += len(await repo.raw_by_name(r.name for r in batch))
+        found += len(await raw.by_name(r.name for r in batch))
     if found != plan.records:
         raise RestoreError(
             f"only {found} of the backup's {plan.records} records are in the database after the "

@@ -22,6 +22,7 @@ from loguru import logger
 from ..database import ImageRepository
 from ..storage import Storage, sync_folder
 from .layout import BACKUP_NAME, backup_name, backup_order, backup_time
+from .records import RawRecords
 from .writer import TAR, BackupCancelled, Counts, Source, check_cancel, write_backup
 
 _LOCK = ".backup.lock"
@@ -127,6 +128,7 @@ class BackupService:
         executor: Executor | None = None,
     ) -> None:
         self.repo = repo
+        self.records = RawRecords(repo)
         self.storage = storage
         self.dir = Path(backup_dir)
         self.keep = keep
@@ -252,14 +254,14 @@ class BackupService:
         await self._io(work.mkdir)
         source = Source(
             db=self.repo.db_name,
-            server_version=await self.repo.server_version() or "7.0.0",
-            indexes=self.repo.index_specs(),
+            server_version=await self.records.server_version() or "7.0.0",
+            indexes=self.records.index_specs(),
             total=await self.repo.estimated_count(),
         )
         created = utc_now()
         loop = asyncio.get_running_loop()
         # The records are read while the thread copies the files of those read before.
-        records = _Prefetch(self.repo.raw_batches(_BATCH), loop, self._cancel)
+        records = _Prefetch(self.records.batches(_BATCH), loop, self._cancel)
         try:
             counts = await loop.run_in_executor(
                 self._worker, self._write, work, records, source, created, status

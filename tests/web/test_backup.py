@@ -327,14 +327,14 @@ async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_bac
 async def test_losing_the_database_halfway_fails_the_backup_and_leaves_nothing(ctx, monkeypatch):
     await add_records(ctx, 30)
     monkeypatch.setattr(backup_module, "_BATCH", 10)
-    raw_batches = ctx.repo.raw_batches
+    raw_batches = ctx.backups.records.batches
 
     async def then_lost(size: int):
         async for batch in raw_batches(size):
             yield batch
             raise DatabaseUnavailable("connection closed")
 
-    monkeypatch.setattr(ctx.repo, "raw_batches", then_lost)
+    monkeypatch.setattr(ctx.backups.records, "batches", then_lost)
     with pytest.raises(DatabaseUnavailable, match="connection closed"):
         await ctx.backups.run()
     status = ctx.backups.status_sync()
@@ -350,7 +350,7 @@ async def test_a_failed_background_backup_leaves_no_unretrieved_task_error(ctx, 
         raise DatabaseUnavailable("connection closed")
         yield b""
 
-    monkeypatch.setattr(ctx.repo, "raw_batches", lost)
+    monkeypatch.setattr(ctx.backups.records, "batches", lost)
     loop = asyncio.get_running_loop()
     unretrieved = []
     loop.set_exception_handler(lambda loop, context: unretrieved.append(context["message"]))
