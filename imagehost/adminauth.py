@@ -25,9 +25,10 @@ FAILURE_WINDOW = 15 * 60
 _MAX_TRACKED = 10_000
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash with argon2-cffi's defaults, for ADMIN_PASSWORD_HASH."""
-    return PasswordHasher().hash(password)
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """An argon2id hash with argon2-cffi's defaults (and a random salt unless given), for
+    ADMIN_PASSWORD_HASH."""
+    return PasswordHasher().hash(password, salt=salt)
 
 
 class AdminAuth:
@@ -47,7 +48,13 @@ class AdminAuth:
         self.max_delay = max_delay
         self._hash = settings.admin_password_hash
         if settings.admin_password:
-            self._hash = hash_password(settings.admin_password)
+            # Every worker process hashes the plain password itself, and the session cookie is
+            # derived from the hash: a salt of the password's own makes it the same hash in all
+            # of them (a random one signed the admin out whenever another worker answered).
+            # Guessing the password from a cookie still costs an argon2 run per guess.
+            password = settings.admin_password.encode()
+            salt = hashlib.sha256(b"imagehost admin password salt\0" + password).digest()[:16]
+            self._hash = hash_password(settings.admin_password, salt)
         self._failures: dict[str, tuple[int, float]] = {}
         # Each argon2 check takes 64 MiB for a tenth of a second: never many at once.
         self._checking = asyncio.Semaphore(2)

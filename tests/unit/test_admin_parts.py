@@ -37,6 +37,16 @@ async def test_a_plain_admin_password_is_hashed_with_argon2_and_checked():
     assert not await auth.check("", "192.0.2.1")
 
 
+def test_every_process_derives_the_same_session_from_a_plain_password():
+    """Each worker builds its own AdminAuth: a cookie one of them signed must hold elsewhere."""
+    settings = load_settings({"ADMIN_PASSWORD": "long enough"})
+    first, second = AdminAuth(settings), AdminAuth(settings)
+    assert first.session_value == second.session_value
+    assert first.session_valid(second.session_value.encode())
+    other = AdminAuth(load_settings({"ADMIN_PASSWORD": "another password"}))
+    assert other.session_value != first.session_value
+
+
 async def test_failures_are_counted_per_address():
     auth = AdminAuth(load_settings({"ADMIN_PASSWORD_HASH": HASH}), failure_delay=0)
     for _ in range(3):
