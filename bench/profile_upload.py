@@ -27,11 +27,12 @@ from bench.common import (
 IDLE = (
     "EpollSelector.select (", "_worker (concurrent", "Connection._recv (multiprocessing",
     "EmbeddedMongo.start.<locals>.watch (", "wait (threading.py", "Condition.wait (",
-    "supervise (imagehost/server.py)",
+    "supervise (imagehost/supervisor.py)",
 )  # fmt: skip
 # Frames every stack passes through (thread and event-loop start-up): left out of "inclusive".
 PLUMBING = ("threading.py)", "concurrent/futures/", "asyncio/", "<frozen runpy>", "__main__.py)",
-            "(imagehost/server.py)", "tornado/ioloop.py", "<string>")  # fmt: skip
+            "(imagehost/server.py)", "(imagehost/supervisor.py)", "tornado/ioloop.py",
+            "<string>")  # fmt: skip
 # --image: (pixel size, largest file size (None: a screenshot PNG))
 IMAGES = {
     "4mb": ((4000, 3000), 4 * MIB),

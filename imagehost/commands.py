@@ -13,9 +13,11 @@ from .adminauth import hash_password
 from .backups.restore import RestoreError, restore
 from .backups.service import BackupBusy
 from .consistency import DEFAULT_GRACE, check_consistency, repair
+from .context import build_context
 from .database import DatabaseUnavailable
+from .embedded import database_for
 from .logsetup import setup_logging
-from .server import build_context, database_for, settings_or_none, wait_for_database
+from .server import settings_or_none, wait_for_database
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
 
 

@@ -1,13 +1,19 @@
-"""What the handlers are given: settings and the services main() built for them."""
+"""The wiring: settings in, the services the handlers and commands use out.
 
+`build_context()` is what tests use too, so they run the same wiring as production.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from .adminauth import AdminAuth
 from .backups.service import BackupService
-from .database import ImageRepository
+from .database import ImageRepository, open_client
 from .settings import Settings
-from .storage import Storage
-from .uploads import UploadService
+from .storage import LocalStorage, Storage
+from .tuning import lower_thread_priority
+from .uploads import UploadLimits, UploadService
 
 
 @dataclass
@@ -18,3 +24,45 @@ class AppContext:
     uploads: UploadService
     admin: AdminAuth
     backups: BackupService
+
+
+def upload_slots(settings: Settings) -> int:
+    """Upload bodies one process holds at once: two per image thread (one being processed,
+    the next one arriving) and two more whose files are being written and record inserted."""
+    return 2 * settings.image_threads + 2
+
+
+@asynccontextmanager
+async def build_context(settings: Settings):
+    """Open the database client and the services; close them on exit."""
+    client = open_client(settings.mongodb_uri, settings.db_timeout_ms)
+    executor = ThreadPoolExecutor(
+        settings.image_threads, thread_name_prefix="imagework", initializer=lower_thread_priority
+    )
+    # Writes wait on the disk (fsync), not the CPU: on their own threads they never hold up
+    # the image work.
+    disk = ThreadPoolExecutor(settings.disk_threads, thread_name_prefix="disk")
+    try:
+        repo = ImageRepository(client, settings.mongodb_db)
+        storage = LocalStorage(settings.images_dir, disk)
+        limits = UploadLimits(
+            settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
+        )
+        uploads = UploadService(repo, storage, limits, executor, slots=upload_slots(settings))
+        admin = AdminAuth(settings, executor)
+        backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
+        try:
+            yield AppContext(
+                settings=settings,
+                repo=repo,
+                storage=storage,
+                uploads=uploads,
+                admin=admin,
+                backups=backups,
+            )
+        finally:
+            await backups.close()
+    finally:
+        await client.close()
+        executor.shutdown(wait=True)
+        disk.shutdown(wait=True)

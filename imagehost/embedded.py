@@ -1,7 +1,7 @@
 """The embedded database: an nx-27017 MongoDB wire-protocol server run as a subprocess.
 
 Used when MONGODB_URI is unset (local runs and tests); the app then talks to it with the
-same PyMongo code it uses against a real MongoDB.
+same PyMongo code it uses against a real MongoDB. `database_for()` decides which one runs.
 """
 
 import os
@@ -12,7 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from loguru import logger
+
+from .settings import Settings
 
 _LISTENING = re.compile(r"Listening on ([\d.]+):(\d+)")
 # The server stops when the thread that started it goes (Linux PR_SET_PDEATHSIG): an app killed
@@ -136,3 +142,27 @@ class EmbeddedMongo:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextmanager
+def database_for(settings: Settings, *, reuse_running: bool = False) -> Iterator[Settings]:
+    """`settings` with a database URI: MONGODB_URI, or an embedded nx-27017 run meanwhile.
+
+    With `reuse_running` (the maintenance commands) the embedded server of an app running on
+    the same DB_DIR is used: two servers on one data folder must never run at once.
+    """
+    if settings.mongodb_uri:
+        yield settings
+        return
+    if reuse_running and (uri := running_embedded_uri(settings.db_dir)):
+        yield settings.replace(mongodb_uri=uri)
+        return
+    embedded = EmbeddedMongo(settings.db_dir)
+    uri = embedded.start()
+    logger.info(f"embedded database (nx-27017) at {uri} in {settings.db_dir}")
+    write_embedded_uri(settings.db_dir, uri)
+    try:
+        yield settings.replace(mongodb_uri=uri)
+    finally:
+        (settings.db_dir / EMBEDDED_URI_FILE).unlink(missing_ok=True)
+        embedded.stop()

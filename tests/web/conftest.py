@@ -9,7 +9,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from imagehost.server import build_context
+from imagehost.context import build_context
 from imagehost.web.app import make_app
 from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
 from tests.images import multipart

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from imagehost.server import build_context
+from imagehost.context import build_context
 from tests import images
 from tests.conftest import free_port
 from tests.images import multipart

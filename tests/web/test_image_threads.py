@@ -5,7 +5,8 @@ import asyncio
 import os
 import threading
 
-from imagehost.server import IMAGE_THREAD_NICENESS, upload_slots
+from imagehost.context import upload_slots
+from imagehost.tuning import IMAGE_THREAD_NICENESS
 
 
 def own_priority() -> int:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from imagehost.server import build_context
+from imagehost.context import build_context
 from imagehost.web.app import make_app
 from tests.images import multipart
 from tests.unit import images as meta

@@ -1,0 +1,72 @@
+"""WORKERS processes on shared sockets: forked, restarted when they crash, stopped together."""
+
+import ctypes
+import os
+import signal
+from collections.abc import Callable
+
+from loguru import logger
+
+_PR_SET_PDEATHSIG = 1
+
+
+def stop_with_parent(parent: int) -> None:
+    """SIGTERM this worker when the supervisor dies, even by SIGKILL (Linux), so no orphan
+    keeps serving on the port that a restarted app must bind again."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before prctl() took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
+    """Fork `workers` processes that each run `work()` (its result is their exit status);
+    forward SIGTERM/SIGINT; restart crashes."""
+    children: dict[int, int] = {}
+    stopping = False
+    supervisor = os.getpid()
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            stop_with_parent(supervisor)
+            os._exit(work())
+        children[pid] = slot
+
+    def forward(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        # The workers close their listening sockets when they stop; once the supervisor's
+        # copies are closed too, new connections are refused instead of queueing unserved.
+        for sock in sockets:
+            sock.close()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for slot in range(workers):
+        spawn(slot)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        slot = children.pop(pid, None)
+        if slot is None:
+            continue
+        exit_code = os.waitstatus_to_exitcode(code)
+        if exit_code != 0:
+            status = 1
+            if not stopping:
+                logger.error(f"worker {pid} exited with {exit_code}; starting another")
+                spawn(slot)
+    return 0 if stopping else status
