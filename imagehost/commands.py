@@ -17,7 +17,8 @@ from .context import build_context
 from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
-from .server import settings_or_none, wait_for_database
+from .migrations import wait_for_database
+from .server import settings_or_none
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
 
 

@@ -123,10 +123,10 @@ class ImageRepository:
         self.collection = client[db_name][COLLECTION]
 
     async def ensure_indexes(self) -> None:
+        """Create the declared indexes (the data migrations are migrations.py's)."""
         for spec in INDEXES:
             options = {k: v for k, v in spec.items() if k != "key"}
             await self.collection.create_index(list(spec["key"].items()), **options)
-        await self.add_missing_sort_keys()
 
     async def add_missing_sort_keys(self) -> int:
         """Give created_ms to records that lack it (from a foreign dump); returns how many."""

@@ -13,21 +13,20 @@ import time
 
 import tornado.netutil
 from loguru import logger
-from pymongo.errors import PyMongoError
 from tornado.httpserver import HTTPServer
 
 from .adminauth import CLOSED_MESSAGE
 from .consistency import check_consistency, log_report
 from .context import build_context
-from .database import DatabaseUnavailable, ImageRepository
+from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
+from .migrations import wait_for_database
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .supervisor import supervise
 from .tuning import return_big_buffers_to_the_os
 from .web.app import make_app
 
-STARTUP_DB_WAIT = 30.0
 SHUTDOWN_GRACE = 10.0
 
 
@@ -43,19 +42,6 @@ def cookie_secret(settings: Settings) -> str:
     with os.fdopen(fd, "w") as out:
         out.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
-
-
-async def wait_for_database(repo: ImageRepository, wait: float = STARTUP_DB_WAIT) -> None:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            await repo.ensure_indexes()
-            return
-        except PyMongoError as exc:
-            if time.monotonic() > deadline:
-                raise SettingsError(f"cannot reach the database: {exc}") from None
-            logger.warning("database not reachable yet, retrying")
-            await asyncio.sleep(1.0)
 
 
 async def startup_check(settings: Settings) -> None:

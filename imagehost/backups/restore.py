@@ -17,6 +17,7 @@ from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
 from ..database import COLLECTION, ImageRepository, record_files
+from ..migrations import prepare_database
 from ..storage import NAME_PATTERN, Readable, Storage
 from .archive import (
     GZIP_MAGIC,
@@ -357,7 +358,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
                 f"{report.records_added} were; run the restore again with --replace"
             ) from None
     report.records_present = present
-    await repo.ensure_indexes()
+    await prepare_database(repo)
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
         found += len(await raw.by_name(r.name for r in batch))

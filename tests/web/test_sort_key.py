@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from imagehost.database import ImageRecord, millis
+from imagehost.migrations import wait_for_database
 
 
 def record(index: int, created: datetime) -> ImageRecord:
@@ -34,6 +35,22 @@ async def test_records_from_a_foreign_dump_get_the_key_and_show_up(ctx):
     names = [r.name for r in await ctx.repo.list_page(owner="me", limit=10)]
     assert names == [d["name"] for d in reversed(docs)]
     assert await ctx.repo.add_missing_sort_keys() == 0
+
+
+async def test_start_up_runs_the_migration_by_name_and_the_indexes_change_no_record(ctx, log_lines):
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = [record(i, start + timedelta(milliseconds=i)).to_document() for i in range(3)]
+    for doc in docs[:2]:
+        del doc["created_ms"]
+    await ctx.repo.collection.insert_many(docs)
+    missing = {"created_ms": {"$exists": False}}
+    await ctx.repo.ensure_indexes()
+    assert await ctx.repo.collection.count_documents(missing) == 2
+    await wait_for_database(ctx.repo)
+    assert await ctx.repo.collection.count_documents(missing) == 0
+    assert "INFO migration created_ms sort keys: 2 records changed\n" in log_lines
+    await wait_for_database(ctx.repo)  # nothing left to change: nothing logged
+    assert sum("migration" in line for line in log_lines) == 1
 
 
 async def test_pages_follow_each_other_across_equal_milliseconds(ctx):
