@@ -1,37 +1,61 @@
 """Command line: `python -m imagehost [serve | check | backup | restore FILE | hash-password]`."""
 
+import argparse
 import sys
 
 from .commands import hash_password_command, run_backup, run_check, run_restore
+from .consistency import DEFAULT_GRACE
 from .server import main
 
-USAGE = """usage: python -m imagehost [COMMAND]
 
-commands:
-  serve                     run the app (the default)
-  check [--fix] [--grace SECONDS]
-                            report (and repair) files without records and records without files
-  backup                    write a backup to BACKUP_DIR now (for cron); prints its path
-  restore FILE [--replace]  restore a backup (or a mongodump --archive file); --replace
-                            replaces records and files that differ from the backup's
-  hash-password             print an argon2 hash for ADMIN_PASSWORD_HASH (reads stdin)"""
+def parser() -> argparse.ArgumentParser:
+    """The one parser of every command; each sets `run`, called with the parsed arguments."""
+    top = argparse.ArgumentParser(prog="python -m imagehost")
+    top.set_defaults(run=lambda args: main())
+    commands = top.add_subparsers(title="commands", metavar="COMMAND")
+    commands.add_parser("serve", help="run the app (the default)")
+    check = commands.add_parser(
+        "check",
+        help="report (and repair) files without records and records without files",
+        description=run_check.__doc__,
+    )
+    check.add_argument("--fix", action="store_true", help="repair what the check finds")
+    check.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="leave files younger than this many seconds alone: they may belong to an upload "
+        f"in flight (default {DEFAULT_GRACE:g}; 0 when the app is stopped)",
+    )
+    check.set_defaults(run=lambda args: run_check(args.fix, args.grace))
+    backup = commands.add_parser(
+        "backup", help="write a backup to BACKUP_DIR now (for cron); prints its path"
+    )
+    backup.set_defaults(run=lambda args: run_backup())
+    restore = commands.add_parser(
+        "restore", help="restore a backup (or a mongodump --archive file)"
+    )
+    restore.add_argument("file", metavar="FILE", help="a backup or a mongodump --archive[.gz] file")
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace records and files that differ from the backup's",
+    )
+    restore.set_defaults(run=lambda args: run_restore(args.file, replace=args.replace))
+    hashing = commands.add_parser(
+        "hash-password", help="print an argon2 hash for ADMIN_PASSWORD_HASH (reads stdin)"
+    )
+    hashing.set_defaults(run=lambda args: hash_password_command())
+    return top
 
 
 def cli(argv: list[str]) -> int:
-    command, args = (argv[0], argv[1:]) if argv else ("serve", [])
-    files = [a for a in args if a != "--replace"]
-    if command == "serve" and not args:
-        return main()
-    if command == "check":
-        return run_check(args)
-    if command == "backup" and not args:
-        return run_backup()
-    if command == "restore" and len(files) == 1 and len(args) - len(files) <= 1:
-        return run_restore(files[0], replace="--replace" in args)
-    if command == "hash-password" and not args:
-        return hash_password_command()
-    print(USAGE, file=sys.stderr)
-    return 2
+    """Run the command `argv` names; exit status 2 (after the usage) when it is misused."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage, or the help
+        return exc.code if isinstance(exc.code, int) else 2
+    return args.run(args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """The maintenance commands: `check [--fix]`, `backup` (for cron), `restore FILE [--replace]`,
-`hash-password`."""
+`hash-password`. Their arguments are parsed in __main__.py."""
 
-import argparse
 import asyncio
 import getpass
 import sys
@@ -12,7 +11,7 @@ from loguru import logger
 from .adminauth import hash_password
 from .backups.restore import RestoreError, restore
 from .backups.service import BackupBusy
-from .consistency import DEFAULT_GRACE, check_consistency, repair
+from .consistency import check_consistency, repair
 from .context import build_context
 from .database import DatabaseUnavailable
 from .embedded import database_for
@@ -96,30 +95,18 @@ def hash_password_command() -> int:
     return 0
 
 
-def run_check(argv: list[str]) -> int:
+def run_check(fix: bool, grace: float) -> int:
     """Report (and with --fix repair) files without records and records without files.
 
     Exit status: 0 consistent (after the repair, with --fix), 1 problems remain, 2 cannot run.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m imagehost check", description=run_check.__doc__
-    )
-    parser.add_argument("--fix", action="store_true", help="repair what the check finds")
-    parser.add_argument(
-        "--grace",
-        type=float,
-        default=DEFAULT_GRACE,
-        help="leave files younger than this many seconds alone: they may belong to an upload "
-        f"in flight (default {DEFAULT_GRACE:g}; 0 when the app is stopped)",
-    )
-    args = parser.parse_args(argv)
     settings = settings_or_none("imagehost check")
     if settings is None:
         return 2
     logger.remove()  # the embedded database's start-up line is not this command's output
     try:
         with database_for(settings, reuse_running=True) as settings:
-            return asyncio.run(_check(settings, args.fix, args.grace))
+            return asyncio.run(_check(settings, fix, grace))
     except DatabaseUnavailable as exc:
         print(f"imagehost check: the database is unavailable: {exc}", file=sys.stderr)
         return 2
