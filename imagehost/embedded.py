@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from loguru import logger
@@ -155,14 +156,14 @@ def database_for(settings: Settings, *, reuse_running: bool = False) -> Iterator
         yield settings
         return
     if reuse_running and (uri := running_embedded_uri(settings.db_dir)):
-        yield settings.replace(mongodb_uri=uri)
+        yield replace(settings, mongodb_uri=uri)
         return
     embedded = EmbeddedMongo(settings.db_dir)
     uri = embedded.start()
     logger.info(f"embedded database (nx-27017) at {uri} in {settings.db_dir}")
     write_embedded_uri(settings.db_dir, uri)
     try:
-        yield settings.replace(mongodb_uri=uri)
+        yield replace(settings, mongodb_uri=uri)
     finally:
         (settings.db_dir / EMBEDDED_URI_FILE).unlink(missing_ok=True)
         embedded.stop()

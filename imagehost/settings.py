@@ -4,7 +4,7 @@
 """
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -98,11 +98,6 @@ class Settings:
     def max_body_bytes(self) -> int:
         """The request body limit: the file limit plus room for multipart framing."""
         return self.max_upload_bytes + 64 * 1024
-
-    def replace(self, **changes) -> "Settings":
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)
 
 
 def _int(env: dict, name: str, low: int, high: int) -> int:

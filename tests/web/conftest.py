@@ -1,5 +1,6 @@
 """The real app with the embedded database, served on a free port in the test's event loop."""
 
+import dataclasses
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -103,7 +104,7 @@ class Client:
 @pytest.fixture
 def settings(settings):
     """The shared settings with an admin password (as its argon2 hash)."""
-    return settings.replace(admin_password_hash=ADMIN_HASH)
+    return dataclasses.replace(settings, admin_password_hash=ADMIN_HASH)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The admin area: sign-in, sessions, XSRF, refusals without a session, the panel."""
 
+import dataclasses
 import html
 import json
 import re
@@ -179,7 +180,9 @@ async def test_sign_out_ends_the_session(admin):
 
 async def test_a_new_password_ends_every_session(settings):
     auth = AdminAuth(settings)
-    other = AdminAuth(settings.replace(admin_password_hash="", admin_password="a different one"))
+    other = AdminAuth(
+        dataclasses.replace(settings, admin_password_hash="", admin_password="a different one")
+    )
     assert auth.session_valid(auth.session_value.encode())
     assert not other.session_valid(auth.session_value.encode())
 

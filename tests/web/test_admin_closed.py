@@ -1,5 +1,7 @@
 """With no admin password configured, the admin area is closed and says how to open it."""
 
+import dataclasses
+
 import pytest
 
 from imagehost.adminauth import SESSION_COOKIE
@@ -8,7 +10,7 @@ from tests.admin import ADMIN_PASSWORD
 
 @pytest.fixture
 def settings(settings):
-    return settings.replace(admin_password_hash="", admin_password="")
+    return dataclasses.replace(settings, admin_password_hash="", admin_password="")
 
 
 @pytest.mark.parametrize(

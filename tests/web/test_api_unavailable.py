@@ -1,5 +1,6 @@
 """The API with its database down: 503 in JSON, and nothing left behind."""
 
+import dataclasses
 import json
 import os
 
@@ -16,7 +17,9 @@ IMAGES = "/api/v1/images"
 @pytest.fixture
 def settings(settings):
     # Nothing listens on a fresh free port: every database call fails after the timeout.
-    return settings.replace(mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/", db_timeout_ms=300)
+    return dataclasses.replace(
+        settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/", db_timeout_ms=300
+    )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The ShareX uploader download: made for the host it is fetched from, and it works."""
 
+import dataclasses
 import json
 import os
 
@@ -33,12 +34,13 @@ async def test_sxcu_follows_the_host_the_user_is_on(client):
 
 
 async def test_sxcu_uses_public_url_when_set(ctx, settings):
-    import dataclasses
 
     from imagehost.web.app import make_app
     from tests.web.conftest import serving
 
-    public = dataclasses.replace(ctx, settings=settings.replace(public_url="https://i.example.org"))
+    public = dataclasses.replace(
+        ctx, settings=dataclasses.replace(settings, public_url="https://i.example.org")
+    )
     async with serving(make_app(public, settings.cookie_secret), settings) as client:
         _, config = await fetch_sxcu(client)
     assert config["RequestURL"] == "https://i.example.org/api/v1/images"

@@ -1,5 +1,6 @@
 """The consistency check and its repair, on a real store, and `python -m imagehost check`."""
 
+import dataclasses
 import os
 import subprocess
 import time
@@ -121,7 +122,7 @@ async def test_the_check_command_reports_then_fixes(ctx):
 
 
 def test_the_check_command_says_when_the_database_is_down(settings):
-    down = settings.replace(mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/")
+    down = dataclasses.replace(settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/")
     result = run_check(down, env={"DB_TIMEOUT_MS": "300"})
     assert result.returncode == 2
     assert "the database is unavailable" in result.stderr

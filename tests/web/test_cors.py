@@ -22,7 +22,9 @@ def origins() -> tuple[str, ...]:
 
 @pytest.fixture
 async def open_client(ctx, origins):
-    opened = dataclasses.replace(ctx, settings=ctx.settings.replace(cors_origins=origins))
+    opened = dataclasses.replace(
+        ctx, settings=dataclasses.replace(ctx.settings, cors_origins=origins)
+    )
     async with serving(make_app(opened, ctx.settings.cookie_secret), opened.settings) as http:
         yield http
 

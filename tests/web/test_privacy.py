@@ -1,5 +1,6 @@
 """STRIP_METADATA through the real upload path: on by default; off keeps the original bytes."""
 
+import dataclasses
 import json
 
 import pytest
@@ -41,7 +42,7 @@ async def test_metadata_is_stripped_by_default(client, ctx, make):
 
 @ORIGINALS
 async def test_with_stripping_off_the_original_is_kept_byte_for_byte(settings, make):
-    originals = settings.replace(strip_metadata=False)
+    originals = dataclasses.replace(settings, strip_metadata=False)
     data = make()
     async with build_context(originals) as ctx:
         await ctx.repo.ensure_indexes()
