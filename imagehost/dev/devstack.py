@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from .. import ROOT
 from ..settings import SettingsError, load_settings, prepare_folders
 from .nginxconf import write_local_config
 
@@ -136,7 +137,7 @@ class LocalStack:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             out = self.output.open("ab")
         process = subprocess.Popen(
-            command, env=self.env, cwd=Path(__file__).resolve().parents[2],
+            command, env=self.env, cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
         if out is not None:

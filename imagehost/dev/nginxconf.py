@@ -8,9 +8,9 @@ import os
 import re
 from pathlib import Path
 
+from .. import ROOT
 from ..settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "nginx" / "imagehost.conf.template"
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 

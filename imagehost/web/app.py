@@ -1,9 +1,8 @@
 """The Tornado application: its settings and its route table."""
 
-from pathlib import Path
-
 import tornado.web
 
+from .. import ROOT
 from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
 from ..storage import IMAGE_NAME
@@ -29,7 +28,6 @@ from .handlers.pages import DeleteByTokenHandler, HealthHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
 
-ROOT = Path(__file__).resolve().parents[2]
 NAME = f"({IMAGE_NAME})"
 BACKUP = f"({BACKUP_FILE})"
 
