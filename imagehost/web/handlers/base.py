@@ -17,6 +17,8 @@ from .. import views
 from ..views import image_path
 
 OWNER_COOKIE = "owner"
+# The anonymous owner cookie is signed; it is both sent and accepted for ten years.
+OWNER_COOKIE_DAYS = 3650
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -119,14 +121,14 @@ class BaseHandler(RequestHandler):
 
     def owner_id(self, create: bool = False) -> str:
         """The anonymous owner id from the signed cookie; a new one when `create`."""
-        value = self.get_signed_cookie(OWNER_COOKIE, max_age_days=3650)
+        value = self.get_signed_cookie(OWNER_COOKIE, max_age_days=OWNER_COOKIE_DAYS)
         if value:
             return value.decode()
         if not create:
             return ""
         owner = secrets.token_urlsafe(16)
         self.set_signed_cookie(
-            OWNER_COOKIE, owner, expires_days=3650, httponly=True, samesite="Lax",
+            OWNER_COOKIE, owner, expires_days=OWNER_COOKIE_DAYS, httponly=True, samesite="Lax",
             secure=self.request.protocol == "https",
         )  # fmt: skip
         return owner

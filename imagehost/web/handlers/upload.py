@@ -8,6 +8,7 @@ from tornado.web import stream_request_body
 
 from ...logsetup import one_line
 from ...refusal import Refusal
+from ...settings import MIB
 from ...uploads import Upload
 from .. import views
 from ..multipart import boundary_of, parse_multipart, single_file
@@ -118,7 +119,7 @@ class UploadReceiver(BaseHandler):
 
     def too_large_message(self) -> str:
         limit = self.ctx.settings.max_upload_bytes
-        return f"the file is too large; the limit is {limit:,} bytes ({limit / 1048576:g} MiB)"
+        return f"the file is too large; the limit is {limit:,} bytes ({limit / MIB:g} MiB)"
 
 
 class UploadHandler(UploadReceiver):
