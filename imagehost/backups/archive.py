@@ -24,6 +24,8 @@ except ImportError:  # no wheel for this platform: the pure-Python table is slow
 MAGIC = b"\x6d\xe2\x99\x81"
 TERMINATOR = b"\xff\xff\xff\xff"
 FORMAT_VERSION = "0.1"
+# The server version a prelude claims when the server does not say its own.
+SERVER_VERSION = "7.0.0"
 MIN_DOC_SIZE = 5
 MAX_DOC_SIZE = 16 * 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -171,7 +173,11 @@ class ArchiveWriter:
     """
 
     def __init__(
-        self, out: BinaryIO, *, server_version: str = "7.0.0", tool_version: str = "imagehost"
+        self,
+        out: BinaryIO,
+        *,
+        server_version: str = SERVER_VERSION,
+        tool_version: str = "imagehost",
     ) -> None:
         self._out = out
         self._server_version = server_version

@@ -21,6 +21,7 @@ from loguru import logger
 
 from ..database import ImageRepository
 from ..storage import Storage, sync_folder
+from .archive import SERVER_VERSION
 from .layout import BACKUP_NAME, backup_name, backup_order, backup_time
 from .records import RawRecords
 from .writer import TAR, BackupCancelled, Counts, Source, check_cancel, write_backup
@@ -254,7 +255,7 @@ class BackupService:
         await self._io(work.mkdir)
         source = Source(
             db=self.repo.db_name,
-            server_version=await self.records.server_version() or "7.0.0",
+            server_version=await self.records.server_version() or SERVER_VERSION,
             indexes=self.records.index_specs(),
             total=await self.repo.estimated_count(),
         )
