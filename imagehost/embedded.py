@@ -67,7 +67,8 @@ def running_embedded_uri(db_dir: Path) -> str:
 
 
 class EmbeddedMongo:
-    """Start with `start()`, read `uri`, stop with `stop()` (also a context manager).
+    """Start with `start()`, read `uri`, stop with `stop()` (also a context manager); `process`
+    is the server's while it runs.
 
     Start it from a thread that outlives it (the main thread): the server stops with that thread.
     """
@@ -77,7 +78,7 @@ class EmbeddedMongo:
         self.host = host
         self.port = port
         self.uri = ""
-        self._process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> str:
         if self.db_dir is None:
@@ -93,7 +94,7 @@ class EmbeddedMongo:
             "--host", self.host, "-p", str(self.port), "--data-dir", data_dir,
             "--log-file", str(log_dir / f"{tag}.log"), "--pid-file", str(log_dir / f"{tag}.pid"),
         ]  # fmt: skip
-        self._process = subprocess.Popen(
+        self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
@@ -110,17 +111,17 @@ class EmbeddedMongo:
                         self.uri = f"mongodb://{match.group(1)}:{match.group(2)}/"
                         found.set()
 
-        threading.Thread(target=watch, args=(self._process.stderr,), daemon=True).start()
+        threading.Thread(target=watch, args=(self.process.stderr,), daemon=True).start()
         deadline = time.monotonic() + timeout
         while not found.wait(0.05):
-            if self._process.poll() is not None or time.monotonic() > deadline:
+            if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 tail = "".join(lines[-10:]).strip()
                 raise EmbeddedMongoError(f"nx-27017 did not start: {tail or 'no output'}")
         return self.uri
 
     def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
+        process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -129,13 +130,6 @@ class EmbeddedMongo:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-    def kill(self) -> None:
-        """Stop at once, as a crash would (for fault tests)."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            self._process = None
 
     def __enter__(self) -> "EmbeddedMongo":
         self.start()

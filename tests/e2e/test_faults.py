@@ -54,6 +54,12 @@ def eventually(predicate, timeout: float = 15.0, step: float = 0.1):
     raise AssertionError(f"not true within {timeout} s")
 
 
+def crash(mongo: EmbeddedMongo) -> None:
+    """Stop the database at once, as a crash would."""
+    mongo.process.kill()
+    mongo.process.wait()
+
+
 def keep_uploading(site, threads: int, until, then, stop, make=distinct_png) -> list:
     """Upload from `threads` threads without pause; call `then()` once `until(answers)` holds
     (so uploads are in flight at that moment), and end when `stop(answers)` holds."""
@@ -102,7 +108,7 @@ def test_database_killed_during_uploads_then_back_without_an_app_restart(tmp_pat
             site = Http(stack.http_port)
             app_pid = stack.app.pid
             answers = keep_uploading(
-                site, threads=4, until=lambda done: len(done) >= 8, then=mongo.kill,
+                site, threads=4, until=lambda done: len(done) >= 8, then=lambda: crash(mongo),
                 stop=lambda done: sum(status == 503 for status, _, _ in done) >= 4,
             )  # fmt: skip
             statuses = [status for status, _, _ in answers]
