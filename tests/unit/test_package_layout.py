@@ -1,0 +1,60 @@
+"""The folders' boundaries, read from the import statements: the app never imports imagehost.dev
+(the local-run tooling), so a deployment needs nothing of it."""
+
+import ast
+from pathlib import Path
+
+import imagehost
+
+PACKAGE = Path(imagehost.__file__).resolve().parent
+
+
+def imported_modules(source: str, module: str) -> set[str]:
+    """The absolute names of the modules `source` (the text of `module`) imports."""
+    names = set()
+    package = module.split(".")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level] if node.level else []
+            prefix = ".".join(base + ([node.module] if node.module else []))
+            names.add(prefix)
+            names.update(f"{prefix}.{alias.name}" for alias in node.names)
+    return names
+
+
+def is_dev(name: str) -> bool:
+    return name == "imagehost.dev" or name.startswith("imagehost.dev.")
+
+
+def app_modules() -> dict[str, str]:
+    """Every module of the app outside imagehost/dev/, by dotted name -> its source."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[:2] == ("imagehost", "dev"):
+            continue
+        modules[".".join(parts)] = path.read_text()
+    return modules
+
+
+def test_no_app_module_imports_the_local_run_tooling():
+    offenders = {
+        name: sorted(filter(is_dev, imported_modules(source, name)))
+        for name, source in app_modules().items()
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert "imagehost.server" in offenders and "imagehost.handlers.base" in offenders
+
+
+def test_the_reader_resolves_each_way_of_importing_it():
+    for source, module in (
+        ("from .dev import devstack", "imagehost.server"),
+        ("from ..dev.nginxconf import render", "imagehost.handlers.base"),
+        ("import imagehost.dev.devstack", "imagehost.app"),
+        ("from imagehost.dev import nginxconf", "imagehost.app"),
+        ("from . import dev", "imagehost.app"),
+    ):
+        assert any(map(is_dev, imported_modules(source, module))), source
+    assert not any(map(is_dev, imported_modules("from .devices import x", "imagehost.app")))
