@@ -8,6 +8,7 @@ from collections.abc import Callable
 from loguru import logger
 
 _PR_SET_PDEATHSIG = 1
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def stop_with_parent(parent: int) -> None:
@@ -29,13 +30,19 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
     supervisor = os.getpid()
 
     def spawn(slot: int) -> None:
+        # A stop signal that reached a new child before it reset its handlers would be lost
+        # (Python clears its pending signals after a fork) and leave a worker that never stops;
+        # blocked, it waits in the kernel until the child's default action can take it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             stop_with_parent(supervisor)
             os._exit(work())
         children[pid] = slot
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def forward(signum, frame) -> None:
         nonlocal stopping
@@ -50,8 +57,8 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, forward)
     for slot in range(workers):
         spawn(slot)
     status = 0
