@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from .database import ImageRecord
-from .thumbnail import SIDE as THUMB_SIDE
-from .thumbnail import fit
+from .images.thumbnail import SIDE as THUMB_SIDE
+from .images.thumbnail import fit
 
 _MARKDOWN_ALT_UNSAFE = re.compile(r"[\[\]\\\r\n]")
 _BBCODE_UNSAFE = re.compile(r"[\[\]]")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from loguru import logger
 
 from .database import ImageRepository, record_files
+from .images.thumbnail import make_thumbnail
 from .storage import Storage
-from .thumbnail import make_thumbnail
 from .uploads import UploadService
 
 # Younger files may belong to an upload still in flight (its record not written yet): a repair

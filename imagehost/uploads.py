@@ -12,11 +12,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from .database import DuplicateKeyError, ImageRecord, ImageRepository, record_files
-from .imagecheck import ImageInfo, ImageRejected, decode_image
-from .metadata import strip_metadata
+from .images.check import ImageInfo, ImageRejected, decode_image
+from .images.metadata import strip_metadata
+from .images.thumbnail import SIDE as THUMBNAIL_SIDE
+from .images.thumbnail import Thumbnail, thumbnail_of
 from .storage import Storage
-from .thumbnail import SIDE as THUMBNAIL_SIDE
-from .thumbnail import Thumbnail, thumbnail_of
 
 NAME_ATTEMPTS = 5
 MAX_ORIGINAL_NAME = 255

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from imagehost.colour import grey_profile, power_curve, primaries_to_xyz_d50, rgb_profile
+from imagehost.images.colour import grey_profile, power_curve, primaries_to_xyz_d50, rgb_profile
 from tests.images import chunk
 from tests.unit.images import picture, secret_exif
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from imagehost.thumbnail import SIDE, fit
+from imagehost.images.thumbnail import SIDE, fit
 from tests import tricky
 from tests.browser.conftest import new_context
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from imagehost.dev.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
-from imagehost.imagecheck import check_image
+from imagehost.images.check import check_image
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import free_port, run_imagehost

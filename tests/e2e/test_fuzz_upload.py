@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagehost.imagecheck import sniff_format
+from imagehost.images.check import sniff_format
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import run_imagehost

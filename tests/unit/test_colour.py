@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image, ImageCms
 
-from imagehost.colour import (
+from imagehost.images.colour import (
     grey_profile,
     power_curve,
     primaries_to_xyz_d50,

@@ -4,7 +4,7 @@ import zlib
 import pytest
 from PIL import Image, ImageSequence
 
-from imagehost.metadata import strip_metadata, strip_metadata_with_report
+from imagehost.images.metadata import strip_metadata, strip_metadata_with_report
 from tests.unit import images
 
 

@@ -8,9 +8,9 @@ import zlib
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from imagehost.imagecheck import ImageRejected, decode_image
-from imagehost.metadata import strip_metadata
-from imagehost.thumbnail import make_thumbnail
+from imagehost.images.check import ImageRejected, decode_image
+from imagehost.images.metadata import strip_metadata
+from imagehost.images.thumbnail import make_thumbnail
 from imagehost.uploads import UploadLimits, prepare_image
 from tests.unit import images
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from imagehost.imagecheck import ImageRejected, decode_image
+from imagehost.images.check import ImageRejected, decode_image
 from tests.unit import images
 
 LIMIT = 5 * 1024 * 1024

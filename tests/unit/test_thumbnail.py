@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from imagehost.thumbnail import Thumbnail, make_thumbnail
+from imagehost.images.thumbnail import Thumbnail, make_thumbnail
 from tests import tricky
 from tests.unit import images
 

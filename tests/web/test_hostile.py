@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from imagehost.imagecheck import sniff_format
+from imagehost.images.check import sniff_format
 from imagehost.storage import NAME_PATTERN
 from tests import hostile
 from tests.hostile import ACCEPTED, CASES, REFUSED

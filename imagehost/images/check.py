@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from .refusal import Refusal
+from ..refusal import Refusal
 from .thumbnail import first_shown_frame, fit
 
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.

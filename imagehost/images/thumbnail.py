@@ -43,7 +43,7 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
         colour = dict(source.info)
         size = fit(source.size, max_side)
         if fmt == "jpeg":
-            # libjpeg decodes at 1/2..1/8 scale, no smaller than the target (imagecheck's
+            # libjpeg decodes at 1/2..1/8 scale, no smaller than the target (check.decode_image's
             # reduce_to does the same, so uploads and remade thumbnails match).
             source.draft(None, size)
         source.seek(first_shown_frame(source))

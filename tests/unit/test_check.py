@@ -5,7 +5,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from imagehost.imagecheck import ImageRejected, check_image, decode_image, sniff_format
+from imagehost.images.check import ImageRejected, check_image, decode_image, sniff_format
 from tests import images, tricky
 
 LIMIT = 5 * 1024 * 1024
