@@ -15,6 +15,11 @@ TEMPLATE = ROOT / "nginx" / "imagehost.conf.template"
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
+def retry_after(rate_per_minute: int) -> int:
+    """Whole seconds until a rate limit of `rate_per_minute` lets one more request in."""
+    return -(-60 // rate_per_minute)
+
+
 def template_variables(
     settings: Settings, listen: str, upstream: str, static_dir: Path, access_log: str = ""
 ) -> dict:
@@ -33,8 +38,10 @@ def template_variables(
         "ACCESS_LOG": access_log or str(settings.logs_dir / "nginx-access.log"),
         "UPLOAD_RATE_PER_MINUTE": str(settings.upload_rate_per_minute),
         "UPLOAD_BURST": str(settings.upload_burst),
+        "UPLOAD_RETRY_AFTER": str(retry_after(settings.upload_rate_per_minute)),
         "LOGIN_RATE_PER_MINUTE": str(settings.login_rate_per_minute),
         "LOGIN_BURST": str(settings.login_burst),
+        "LOGIN_RETRY_AFTER": str(retry_after(settings.login_rate_per_minute)),
     }
 
 

@@ -4,7 +4,14 @@ import subprocess
 
 import pytest
 
-from imagehost.dev.nginxconf import ROOT, TEMPLATE, render, template_variables, write_local_config
+from imagehost.dev.nginxconf import (
+    ROOT,
+    TEMPLATE,
+    render,
+    retry_after,
+    template_variables,
+    write_local_config,
+)
 from imagehost.settings import load_settings
 
 
@@ -27,36 +34,63 @@ def test_nginx_variables_are_left_alone():
     )
 
 
-@pytest.mark.parametrize("limit", ["5242880", "1000000"])
-def test_the_container_derives_the_same_values_as_local_runs(tmp_path, limit):
+DERIVED = ["CLIENT_MAX_BODY_SIZE", "MAX_UPLOAD_TEXT", "UPLOAD_RETRY_AFTER", "LOGIN_RETRY_AFTER"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {
+            "MAX_UPLOAD_BYTES": "1000000",
+            "UPLOAD_RATE_PER_MINUTE": "7",
+            "LOGIN_RATE_PER_MINUTE": "1",
+        },
+        {"UPLOAD_RATE_PER_MINUTE": "120", "LOGIN_RATE_PER_MINUTE": "61"},
+    ],
+)
+def test_the_container_derives_the_same_values_as_local_runs(tmp_path, env):
     """nginx/15-imagehost-limits.envsh (sourced in the nginx image) agrees with dev/nginxconf.py."""
     script = ROOT / "nginx" / "15-imagehost-limits.envsh"
+    echoes = "; ".join(f'echo "${name}"' for name in DERIVED)
     out = subprocess.run(
-        ["sh", "-c", f'. "{script}"; echo "$CLIENT_MAX_BODY_SIZE"; echo "$MAX_UPLOAD_TEXT"'],
-        env={"MAX_UPLOAD_BYTES": limit, "PATH": os.environ["PATH"]},
+        ["sh", "-c", f'. "{script}"; {echoes}'],
+        env={**env, "PATH": os.environ["PATH"]},
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    settings = load_settings({"VAR_DIR": str(tmp_path), "MAX_UPLOAD_BYTES": limit})
+    settings = load_settings({"VAR_DIR": str(tmp_path), **env})
     variables = template_variables(settings, "80", "app:8000", ROOT / "static")
-    assert out.stdout.splitlines() == [
-        variables["CLIENT_MAX_BODY_SIZE"],
-        variables["MAX_UPLOAD_TEXT"],
-    ]
+    assert out.stdout.splitlines() == [variables[name] for name in DERIVED]
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds"), [(1, 60), (7, 9), (10, 6), (59, 2), (60, 1), (61, 1), (6_000_000, 1)]
+)
+def test_retry_after_is_the_time_one_more_request_takes_rounded_up(rate, seconds):
+    assert retry_after(rate) == seconds
 
 
 def test_compose_gives_nginx_every_variable_the_template_needs():
     compose = (ROOT / "compose.yaml").read_text()
     nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
-    derived = {"CLIENT_MAX_BODY_SIZE", "MAX_UPLOAD_TEXT"}
-    needed = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text())) - derived
+    needed = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text())) - set(DERIVED)
     missing = [name for name in needed if f"{name}:" not in nginx_service]
     assert missing == []
 
 
-def test_local_config_is_accepted_by_nginx(tmp_path):
+SMALLEST_LIMITS = {
+    "UPLOAD_RATE_PER_MINUTE": "1",
+    "UPLOAD_BURST": "1",
+    "LOGIN_RATE_PER_MINUTE": "1",
+    "LOGIN_BURST": "1",
+}
+
+
+@pytest.mark.parametrize("env", [{}, SMALLEST_LIMITS], ids=["defaults", "smallest-limits"])
+def test_local_config_is_accepted_by_nginx(tmp_path, env):
     from imagehost.dev.devstack import find_nginx
 
-    settings = load_settings({"VAR_DIR": str(tmp_path)})
+    settings = load_settings({"VAR_DIR": str(tmp_path), **env})
     settings.logs_dir.mkdir(parents=True)
     conf = write_local_config(settings, http_port=18080, app_port=18000, run_dir=tmp_path / "ng")
     result = subprocess.run(
@@ -77,12 +111,15 @@ def test_the_access_log_defaults_to_logs_dir_in_the_redacted_format():
 
 
 def test_rate_limits_come_from_the_settings():
-    text = rendered(UPLOAD_RATE_PER_MINUTE="12", UPLOAD_BURST="3", LOGIN_BURST="0")
+    text = rendered(UPLOAD_RATE_PER_MINUTE="12", UPLOAD_BURST="3", LOGIN_BURST="1")
     assert "zone=imagehost_upload:10m rate=12r/m;" in text
     assert "zone=imagehost_login:10m rate=10r/m;" in text
     assert "limit_req zone=imagehost_upload burst=3 nodelay;" in text
-    assert "limit_req zone=imagehost_login burst=0 nodelay;" in text
-    assert "(at most 12 a minute)" in text
+    assert "limit_req zone=imagehost_login burst=1 nodelay;" in text
+    assert "(at most 12 a minute); try again in 5 s" in text
+    assert "add_header Retry-After $imagehost_retry_after always;" in text
+    assert "set $imagehost_retry_after 5;" in text
+    assert "set $imagehost_retry_after 6;" in text  # login: 10 a minute
 
 
 def test_zones_maps_and_log_format_are_at_http_level():

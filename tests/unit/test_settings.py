@@ -29,7 +29,7 @@ def test_folders_can_be_set_one_by_one(tmp_path):
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("MONGODB_DB", "a/b", "MONGODB_DB"),
         ("UPLOAD_RATE_PER_MINUTE", "0", "UPLOAD_RATE_PER_MINUTE must be between"),
-        ("UPLOAD_BURST", "-1", "UPLOAD_BURST must be between"),
+        ("UPLOAD_BURST", "0", "UPLOAD_BURST must be between 1 and"),  # nginx wants burst >= 1
         ("LOGIN_RATE_PER_MINUTE", "ten", "LOGIN_RATE_PER_MINUTE must be a whole number"),
         ("LOGIN_BURST", "100001", "LOGIN_BURST must be between"),
         ("CORS_ORIGINS", "app.example.org", "CORS_ORIGINS must list origins"),
