@@ -1,6 +1,8 @@
 /* Uploads from the page: choose, drop or paste images. Every file is its own htmx request
    (PARALLEL at a time, the rest wait) with its own progress bar and status; the server's
-   card fragment goes to the top of the gallery, and a refused file shows why next to it. */
+   card fragment goes to the top of the gallery, and a refused file shows why next to it.
+   A 429 (nginx's per-address limit) ends no file: the file waits Retry-After seconds and is
+   sent again, and the queue starts at most one file per Retry-After until it is empty. */
 (function () {
   "use strict";
 
@@ -10,6 +12,11 @@
   // Chromium and Firefox call every pasted bitmap "image.png": that is no name at all.
   const GENERIC_PASTE_NAME = /^image\.(png|jpe?g|gif)$/i;
   const DONE_ITEM_LINGER_MS = 4000;
+  // When a 429 carries no usable Retry-After (a proxy of its own in front, say).
+  const DEFAULT_RETRY_SECONDS = 5;
+  // Paced starts reach nginx a few milliseconds apart from how they left: a little slack keeps
+  // one that arrives early from being refused at the edge of the limit.
+  const PACE_SLACK_MS = 50;
 
   const form = document.getElementById("upload-form");
   const input = document.getElementById("file");
@@ -19,8 +26,13 @@
 
   const maxBytes = Number(form.dataset.maxBytes);
   const queue = [];
+  const fileOf = new WeakMap(); // item -> its File, to send it again after a 429
   let running = 0;
   let counter = 0;
+  let pausedUntil = 0; // after a 429, nothing starts before this (Date.now() time)
+  let pace = 0; // after a 429, at least this long between starts, until the queue is empty
+  let lastStart = 0;
+  let wake = null;
 
   document.documentElement.classList.add("js");
   input.multiple = true;
@@ -105,7 +117,8 @@
         fail(item, reason);
       } else {
         setStatus(item, "waiting", "waiting");
-        queue.push({ item: item, file: file });
+        fileOf.set(item, file);
+        queue.push(item);
       }
     }
     pump();
@@ -113,20 +126,49 @@
 
   function pump() {
     while (running < PARALLEL && queue.length) {
-      const next = queue.shift();
-      running += 1;
-      setStatus(next.item, "uploading", "uploading");
-      htmx.ajax("POST", "/upload", {
-        source: next.item,
-        target: gallery,
-        swap: "afterbegin",
-        values: { file: next.file },
-      }).catch(function () { /* reported by the htmx:afterRequest handler below */ })
-        .finally(function () {
-          running -= 1;
-          pump();
-        });
+      const now = Date.now();
+      const startAt = Math.max(pausedUntil, lastStart + pace);
+      if (now < startAt) {
+        clearTimeout(wake);
+        wake = setTimeout(pump, startAt - now);
+        return;
+      }
+      start(queue.shift(), now);
     }
+    if (!running && !queue.length) pace = 0; // the next drop starts at full speed again
+  }
+
+  function start(item, now) {
+    running += 1;
+    lastStart = now;
+    item.querySelector("progress").value = 0;
+    setStatus(item, "uploading", "uploading");
+    htmx.ajax("POST", "/upload", {
+      source: item,
+      target: gallery,
+      swap: "afterbegin",
+      values: { file: fileOf.get(item) },
+    }).catch(function () { /* reported by the htmx:afterRequest handler below */ })
+      .finally(function () {
+        running -= 1;
+        pump();
+      });
+  }
+
+  function retryAfterSeconds(xhr) {
+    const value = (xhr.getResponseHeader("Retry-After") || "").trim();
+    return /^\d+$/.test(value) ? Math.max(1, Number(value)) : DEFAULT_RETRY_SECONDS;
+  }
+
+  /* Back into the queue ahead of the files not yet tried, in the order they were chosen. */
+  function sendAgainLater(item, seconds) {
+    pausedUntil = Math.max(pausedUntil, Date.now() + seconds * 1000);
+    pace = Math.max(pace, seconds * 1000 + PACE_SLACK_MS);
+    setStatus(item, "waiting " + seconds + " s for the server's upload limit, then sent again",
+      "retrying");
+    const order = function (elt) { return Number(elt.id.slice("upload-".length)); };
+    const later = queue.findIndex(function (queued) { return order(queued) > order(item); });
+    queue.splice(later === -1 ? queue.length : later, 0, item);
   }
 
   function uploadItem(evt) {
@@ -149,12 +191,17 @@
   document.addEventListener("htmx:afterRequest", function (evt) {
     const item = uploadItem(evt);
     if (!item) return;
+    const xhr = evt.detail.xhr;
     if (evt.detail.successful) {
       item.querySelector("progress").value = 100;
       setStatus(item, "uploaded", "done");
+      fileOf.delete(item);
       setTimeout(function () { item.remove(); }, DONE_ITEM_LINGER_MS);
+    } else if (xhr && xhr.status === 429) {
+      sendAgainLater(item, retryAfterSeconds(xhr));
     } else {
-      fail(item, window.imagehost.reasonFrom(evt.detail.xhr));
+      fileOf.delete(item);
+      fail(item, window.imagehost.reasonFrom(xhr));
     }
   });
 
