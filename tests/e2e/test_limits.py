@@ -1,12 +1,15 @@
 """nginx's rate limits on /upload and /admin/login, with low numbers set through the settings."""
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from imagehost.dev.devstack import LocalStack
 from tests import images
 from tests.conftest import free_port
+from tests.e2e.test_clients import run_script
 from tests.images import multipart
 from tests.stack import Http, stack_env
 
@@ -108,3 +111,63 @@ def test_admin_login_attempts_beyond_the_burst_get_429(limited):
     status, headers, body = site.request("POST", "/admin/login", b"password=wrong", form)
     assert (status, headers["Retry-After"]) == (429, "60")
     assert body.decode() == f"error: {message}\n"
+
+
+@pytest.fixture(scope="module")
+def paced(tmp_path_factory):
+    # One upload every 2 s (so Retry-After is 2) beyond a burst of 1.
+    yield from limited_stack(tmp_path_factory, UPLOAD_RATE_PER_MINUTE="30", UPLOAD_BURST="1")
+
+
+def test_the_script_waits_out_a_429_and_sends_again(paced):
+    stack, site = paced
+    # Use the budget up: from the first 429, the next upload is let in up to 2 s later.
+    for _ in range(5):
+        if site.upload(images.png(), accept="*/*")[0] == 429:
+            break
+    else:
+        pytest.fail("the limit never refused an upload")
+    shot = run_script("-n", "-u", site.base, stdin=images.png((21, 20)))
+    assert shot.returncode == 0, shot.stderr
+    assert shot.stderr == (
+        b"imagehost-upload: the server's upload limit: waiting 2 s, then sending again (1 of 5)\n"
+    )
+    link = shot.stdout.decode().strip()
+    assert (stack.settings.images_dir / link.rsplit("/", 1)[1]).is_file()
+
+
+class AlwaysLimited(BaseHTTPRequestHandler):
+    """A server that refuses every upload with 429 (Retry-After: 0) and counts them."""
+
+    posts = 0
+
+    def do_POST(self):
+        type(self).posts += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(429)
+        self.send_header("Retry-After", "0")
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"error: still too many\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_script_gives_up_after_a_bounded_number_of_429s():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AlwaysLimited)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = run_script("-n", "-u", url, stdin=images.png())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert AlwaysLimited.posts == 6  # the first try and five more
+    assert result.returncode == 1 and result.stdout == b""
+    lines = result.stderr.decode().splitlines()
+    assert lines[-1] == "imagehost-upload: upload refused (429): still too many"
+    assert lines[:-1] == [
+        f"imagehost-upload: the server's upload limit: waiting 0 s, then sending again ({n} of 5)"
+        for n in range(1, 6)
+    ]
