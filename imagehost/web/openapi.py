@@ -144,7 +144,15 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             "413": _error(f"The file (or the whole body) is larger than {limit}."),
             "415": _error("Not multipart form data, or the file is not a JPEG, PNG or GIF."),
             "422": _error("The file is damaged, or its pixel count is over the server's limit."),
-            "429": _error("Too many uploads from this address; wait a little (nginx's limit)."),
+            "429": {
+                **_error("Too many uploads from this address (nginx's limit): nothing was stored."),
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds after which one more upload is let in.",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                },
+            },
             "503": _UNAVAILABLE,
             "507": _error("The server's image storage is full; nothing was stored."),
         },
