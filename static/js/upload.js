@@ -141,7 +141,6 @@
   function start(item, now) {
     running += 1;
     lastStart = now;
-    item.querySelector("progress").value = 0;
     setStatus(item, "uploading", "uploading");
     htmx.ajax("POST", "/upload", {
       source: item,
@@ -164,6 +163,7 @@
   function sendAgainLater(item, seconds) {
     pausedUntil = Math.max(pausedUntil, Date.now() + seconds * 1000);
     pace = Math.max(pace, seconds * 1000 + PACE_SLACK_MS);
+    item.querySelector("progress").value = 0; // what was sent is sent again
     setStatus(item, "waiting " + seconds + " s for the server's upload limit, then sent again",
       "retrying");
     const order = function (elt) { return Number(elt.id.slice("upload-".length)); };
