@@ -46,7 +46,7 @@ DECLARED = [
     Setting("DB_TIMEOUT_MS", "3000", "How long a database call may wait for the server."),
     Setting("LOG_LEVEL", "INFO", "Log level for app.log."),
     Setting("UPLOAD_RATE_PER_MINUTE", "60", "Uploads per minute per client address (nginx)."),
-    Setting("UPLOAD_BURST", "30", "Uploads a client may send at once beyond that rate (nginx)."),
+    Setting("UPLOAD_BURST", "50", "Uploads a client may send at once beyond that rate (nginx)."),
     Setting("LOGIN_RATE_PER_MINUTE", "10", "Admin login attempts per minute per address (nginx)."),
     Setting("LOGIN_BURST", "5", "Login attempts at once beyond that rate (nginx)."),
     Setting("CORS_ORIGINS", "", "Origins that browsers may call /api/ from (or *); empty: none."),
