@@ -18,6 +18,10 @@ COPY imagehost/ imagehost/
 COPY templates/ templates/
 COPY static/ static/
 COPY nginx/ nginx/
+COPY babel.cfg ./
+COPY locale/ locale/
+# The catalogues are compiled here, as `make` does locally; compiled ones are never copied in.
+RUN python -m babel.messages.frontend compile -d locale -D imagehost --statistics
 
 # Volumes mount over these; a fresh named volume takes their owner, so the app can write.
 RUN mkdir -p /data/images /data/logs /data/backups /data/db \

@@ -11,12 +11,21 @@ export APP_PORT HTTP_PORT VAR_DIR
 
 BENCHMARKS := upload serve gallery healthz memory backup profile_upload
 
-.PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
+# The interface's translations: locale/<lang>/LC_MESSAGES/imagehost.po, compiled to .mo
+# (git-ignored) before the app runs; `make messages` re-reads the sources (see README).
+# -m, so that babel.cfg's extractor (imagehost.i18n.extract) imports from this checkout.
+PYBABEL := $(PY) -m babel.messages.frontend
+CATALOGUES := $(wildcard locale/*/LC_MESSAGES/imagehost.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+TEMPLATE := locale/imagehost.pot
 
-run: $(VENV)/.local-installed system-deps
+.PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
+.PHONY: catalogues messages
+
+run: $(VENV)/.local-installed system-deps catalogues
 	$(PY) -m imagehost.dev.devstack
 
-test: $(VENV)/.dev-installed system-deps-test
+test: $(VENV)/.dev-installed system-deps-test catalogues
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -40,6 +49,21 @@ $(VENV)/.local-installed: $(VENV)/bin/python requirements.txt requirements-local
 $(VENV)/.dev-installed: $(VENV)/.local-installed requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
+
+catalogues: $(COMPILED)
+
+locale/%.mo: locale/%.po | $(VENV)/.local-installed
+	$(PYBABEL) compile --statistics -i $< -o $@
+
+# Every message babel.cfg finds goes into the template, then into each catalogue (new ones
+# marked untranslated, changed ones fuzzy). A new language: make messages NEW_LANGUAGE=de
+messages: $(VENV)/.local-installed
+	mkdir -p locale
+	$(PYBABEL) extract -F babel.cfg --sort-by-file --project imagehost -o $(TEMPLATE) \
+	  $$(find imagehost templates static -type f -not -path '*/__pycache__/*')
+	$(if $(NEW_LANGUAGE),test -e locale/$(NEW_LANGUAGE)/LC_MESSAGES/imagehost.po || \
+	  $(PYBABEL) init -i $(TEMPLATE) -d locale -D imagehost -l $(NEW_LANGUAGE))
+	$(PYBABEL) update -i $(TEMPLATE) -d locale -D imagehost
 
 system-deps:
 	@scripts/system-deps.sh nginx

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import argon2
 
+from .i18n.languages import LANGUAGES
+
 MIB = 1024 * 1024
 
 
@@ -54,6 +56,7 @@ DECLARED = [
     Setting("ADMIN_PASSWORD_HASH", "", "argon2 hash of the admin password (hash-password)."),
     Setting("ADMIN_SESSION_HOURS", "12", "How long an admin login lasts, in hours."),
     Setting("BACKUP_KEEP", "7", "How many backups to keep (the oldest are deleted)."),
+    Setting("DEFAULT_LANGUAGE", "en", "Language for readers whose choice and browser name none."),
 ]
 
 MIN_ADMIN_PASSWORD = 8
@@ -89,6 +92,7 @@ class Settings:
     admin_password_hash: str = field(repr=False)
     admin_session_hours: int
     backup_keep: int
+    default_language: str
 
     @property
     def admin_enabled(self) -> bool:
@@ -167,6 +171,10 @@ def load_settings(environ: dict | None = None) -> Settings:
     level = env["LOG_LEVEL"].strip().upper()
     if level not in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError(f"LOG_LEVEL must be a loguru level such as INFO, got {level!r}")
+    language = env["DEFAULT_LANGUAGE"].strip().lower()
+    if language not in LANGUAGES:
+        spoken = ", ".join(LANGUAGES)
+        raise SettingsError(f"DEFAULT_LANGUAGE must be one of {spoken}, got {language!r}")
     db_name = env["MONGODB_DB"].strip()
     if not db_name or any(c in db_name for c in '/\\. "$'):
         raise SettingsError(f"MONGODB_DB is not a valid database name: {db_name!r}")
@@ -204,6 +212,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_password_hash=admin_hash,
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
+        default_language=language,
     )
 
 

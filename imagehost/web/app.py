@@ -5,6 +5,7 @@ import tornado.web
 from .. import ROOT
 from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
+from ..i18n import catalogs
 from ..storage import IMAGE_NAME
 from .handlers.admin import (
     ImageDeleteHandler,
@@ -24,6 +25,7 @@ from .handlers.backup import (
 from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
+from .handlers.language import LanguageHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
@@ -37,6 +39,7 @@ class ImageHostApp(tornado.web.Application):
 
 
 def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
+    catalogs.load()
     deps = {"ctx": ctx}
     routes = [
         (r"/", GalleryHandler, deps),
@@ -45,6 +48,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/upload", UploadHandler, deps),
         (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
         (r"/healthz", HealthHandler, deps),
+        (r"/language", LanguageHandler, deps),
         (r"/imagehost\.sxcu", ShareXUploaderHandler, deps),
         (rf"{API_PREFIX}/images", ApiImagesHandler, deps),
         (rf"{API_PREFIX}/images/{NAME}", ApiImageHandler, deps),

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
 
+  const _ = window.imagehost._;
   const notice = document.getElementById("notice");
 
   let clearing = 0;
@@ -33,15 +34,15 @@
     const field = document.getElementById(button.dataset.copy);
     if (!field) return;
     const label = document.querySelector('label[for="' + field.id + '"]');
-    const what = label ? label.textContent : "Text";
+    const what = label ? label.textContent : _("Text");
     if (await copyText(field)) {
-      button.textContent = "Copied";
-      announce(what + " copied to the clipboard");
+      button.textContent = _("Copied");
+      announce(_("{what} copied to the clipboard", { what: what }));
     } else {
       field.select();
-      announce("Could not copy; the text is selected, press Ctrl+C");
+      announce(_("Could not copy; the text is selected, press Ctrl+C"));
     }
-    setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    setTimeout(function () { button.textContent = _("Copy"); }, 2000);
   });
 
   /* Requests from cards and the "older uploads" sentinel; upload.js reports uploads. */
@@ -50,10 +51,12 @@
     if (!elt || !elt.closest || elt.closest(".upload-item")) return;
     const deleting = elt.matches("form.delete");
     if (evt.detail.successful) {
-      if (deleting) announce("Deleted " + elt.dataset.title);
+      if (deleting) announce(_("Deleted {title}", { title: elt.dataset.title }));
       return;
     }
     const reason = window.imagehost.reasonFrom(evt.detail.xhr);
-    announce((deleting ? "Could not delete: " : "Could not load older uploads: ") + reason);
+    announce(deleting
+      ? _("Could not delete: {reason}", { reason: reason })
+      : _("Could not load older uploads: {reason}", { reason: reason }));
   });
 })();

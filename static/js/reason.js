@@ -3,7 +3,8 @@
 window.imagehost = window.imagehost || {};
 window.imagehost.reasonFrom = function (xhr) {
   "use strict";
-  if (!xhr || !xhr.status) return "the request did not reach the server (network error)";
+  const _ = window.imagehost._;
+  if (!xhr || !xhr.status) return _("the request did not reach the server (network error)");
   const type = (xhr.getResponseHeader("Content-Type") || "").toLowerCase();
   const text = xhr.responseText || "";
   if (type.startsWith("text/html")) {
@@ -18,7 +19,7 @@ window.imagehost.reasonFrom = function (xhr) {
       return String(JSON.parse(text).error);
     } catch (e) { /* not our JSON: say the status */ }
   }
-  return "the server answered " + xhr.status + " " + xhr.statusText;
+  return _("the server answered {status} {reason}", { status: xhr.status, reason: xhr.statusText });
 };
 
 /* The element that made the request: htmx re-sets detail.elt to whichever element it fires an

@@ -24,6 +24,9 @@
   const gallery = document.getElementById("gallery");
   if (!form || !input || !list || !gallery || !window.htmx || !window.imagehost) return;
 
+  const _ = window.imagehost._;
+  const ngettext = window.imagehost.ngettext;
+  const number = window.imagehost.number;
   const maxBytes = Number(form.dataset.maxBytes);
   const queue = [];
   const fileOf = new WeakMap(); // item -> its File, to send it again after a 429
@@ -39,11 +42,11 @@
   input.required = false;
 
   function mib(bytes) {
-    return (bytes / 1048576).toFixed(bytes < 1048576 ? 2 : 1).replace(/\.?0+$/, "") + " MiB";
+    return _("{value} MiB", { value: number(bytes / 1048576, 1) });
   }
 
   function bytes(n) {
-    return n.toLocaleString("en-US") + " bytes";
+    return ngettext("{count} byte", "{count} bytes", n, { count: number(n) });
   }
 
   function pad(n) {
@@ -60,12 +63,13 @@
   /* A fast answer before sending; the server checks the bytes again and has the last word. */
   function refusal(file) {
     if (!TYPES[file.type] && !EXTENSION.test(file.name)) {
-      return "not a JPEG, PNG or GIF image";
+      return _("not a JPEG, PNG or GIF image");
     }
-    if (file.size === 0) return "the file is empty";
+    if (file.size === 0) return _("the file is empty");
     if (file.size > maxBytes) {
-      return "the file is too large (" + bytes(file.size) + "); the limit is " + bytes(maxBytes) +
-        " (" + mib(maxBytes) + ")";
+      return _("the file is too large ({size}); the limit is {limit} ({limit_mib})", {
+        size: bytes(file.size), limit: bytes(maxBytes), limit_mib: mib(maxBytes),
+      });
     }
     return "";
   }
@@ -84,7 +88,7 @@
     const bar = document.createElement("progress");
     bar.max = 100;
     bar.value = 0;
-    bar.setAttribute("aria-label", "Progress of " + file.name);
+    bar.setAttribute("aria-label", _("Progress of {name}", { name: file.name }));
     const status = document.createElement("span");
     status.className = "status";
     item.append(name, bar, status);
@@ -104,7 +108,8 @@
     dismiss.type = "button";
     dismiss.className = "dismiss";
     dismiss.textContent = "×";
-    dismiss.setAttribute("aria-label", "Dismiss " + item.querySelector(".file-name").textContent);
+    const name = item.querySelector(".file-name").textContent;
+    dismiss.setAttribute("aria-label", _("Dismiss {name}", { name: name }));
     dismiss.addEventListener("click", function () { item.remove(); });
     item.append(dismiss);
   }
@@ -116,7 +121,7 @@
       if (reason) {
         fail(item, reason);
       } else {
-        setStatus(item, "waiting", "waiting");
+        setStatus(item, _("waiting"), "waiting");
         fileOf.set(item, file);
         queue.push(item);
       }
@@ -141,7 +146,7 @@
   function start(item, now) {
     running += 1;
     lastStart = now;
-    setStatus(item, "uploading", "uploading");
+    setStatus(item, _("uploading"), "uploading");
     htmx.ajax("POST", "/upload", {
       source: item,
       target: gallery,
@@ -164,8 +169,8 @@
     pausedUntil = Math.max(pausedUntil, Date.now() + seconds * 1000);
     pace = Math.max(pace, seconds * 1000 + PACE_SLACK_MS);
     item.querySelector("progress").value = 0; // what was sent is sent again
-    setStatus(item, "waiting " + seconds + " s for the server's upload limit, then sent again",
-      "retrying");
+    setStatus(item, _("waiting {seconds} s for the server's upload limit, then sent again",
+      { seconds: number(seconds) }), "retrying");
     const order = function (elt) { return Number(elt.id.slice("upload-".length)); };
     const later = queue.findIndex(function (queued) { return order(queued) > order(item); });
     queue.splice(later === -1 ? queue.length : later, 0, item);
@@ -185,7 +190,7 @@
     bar.value = percent;
     // The bar carries the figure: the status sits in a live region, so it changes rarely.
     // At 100 % the whole body is out and the server is still checking the image.
-    if (percent === 100) setStatus(item, "checking");
+    if (percent === 100) setStatus(item, _("checking"));
   });
 
   document.addEventListener("htmx:afterRequest", function (evt) {
@@ -194,7 +199,7 @@
     const xhr = evt.detail.xhr;
     if (evt.detail.successful) {
       item.querySelector("progress").value = 100;
-      setStatus(item, "uploaded", "done");
+      setStatus(item, _("uploaded"), "done");
       fileOf.delete(item);
       setTimeout(function () { item.remove(); }, DONE_ITEM_LINGER_MS);
     } else if (xhr && xhr.status === 429) {

@@ -230,7 +230,7 @@ def test_the_browser_refuses_what_the_server_would_before_sending(page, stack):
     expect(cards(page)).to_have_count(1)
     expect(item(page, "huge.png").locator(".status")).to_have_text(
         f"the file is too large ({len(too_big):,} bytes); the limit is "
-        f"{stack.settings.max_upload_bytes:,} bytes (5 MiB)"
+        f"{stack.settings.max_upload_bytes:,} bytes (5.0 MiB)"
     )
     expect(item(page, "notes.txt").locator(".status")).to_have_text("not a JPEG, PNG or GIF image")
     assert len(sent) == 1

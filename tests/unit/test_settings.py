@@ -37,6 +37,7 @@ def test_folders_can_be_set_one_by_one(tmp_path):
         ("CORS_ORIGINS", "ftp://app.example.org", "CORS_ORIGINS must list origins"),
         ("CORS_ORIGINS", "* https://app.example.org", "CORS_ORIGINS must list origins"),
         ("CORS_ORIGINS", "https://user@app.example.org", "CORS_ORIGINS must list origins"),
+        ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE must be one of en, ru"),
     ],
 )
 def test_bad_settings_stop_with_a_clear_message(name, value, words):

@@ -41,7 +41,7 @@ async def test_closed_by_default(client):
     response = await client.request("GET", "/api/openapi.json", headers={"Origin": APP_ORIGIN})
     assert response.code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
-    assert response.headers["Vary"] == "Origin"
+    assert response.headers["Vary"] == "Origin, Accept-Language"
     refused = await client.request("OPTIONS", IMAGE, headers=preflight("DELETE", APP_ORIGIN))
     assert refused.code == 403
     assert "not allowed" in json.loads(refused.body)["error"]

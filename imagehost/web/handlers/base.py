@@ -1,8 +1,10 @@
 """BaseHandler: dependencies, content negotiation, owner cookie, security headers, errors."""
 
 import secrets
+from functools import partial
 from http import HTTPStatus
 
+import tornado.locale
 from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, RequestHandler
@@ -10,6 +12,9 @@ from tornado.web import HTTPError, RequestHandler
 from ...cards import Card, facts, human_size
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
+from ...i18n import formats
+from ...i18n.catalogs import script_catalogue
+from ...i18n.languages import LANGUAGES, choose_language, language_name
 from ...logsetup import one_line, redact
 from ...refusal import Refusal
 from ...storage import StorageFull
@@ -19,6 +24,7 @@ from ..views import image_path
 OWNER_COOKIE = "owner"
 # The anonymous owner cookie is signed; it is both sent and accepted for ten years.
 OWNER_COOKIE_DAYS = 3650
+LANGUAGE_COOKIE = "lang"
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -54,7 +60,8 @@ class BaseHandler(RequestHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("Vary", self.VARY)
+        # Every answer may be in the reader's language (an error, at least).
+        self.set_header("Vary", f"{self.VARY}, Accept-Language")
 
     # -- who is asking, and what they want back ------------------------------------------
     def wants(self) -> str:
@@ -71,6 +78,33 @@ class BaseHandler(RequestHandler):
         if "text/html" in accept:
             return "page"
         return "text"
+
+    def get_user_locale(self) -> tornado.locale.Locale:
+        """The one place the language is chosen: the switcher's cookie, Accept-Language, the
+        DEFAULT_LANGUAGE setting."""
+        return tornado.locale.get(
+            choose_language(
+                self.get_cookie(LANGUAGE_COOKIE, ""),
+                self.request.headers.get("Accept-Language", ""),
+                self.ctx.settings.default_language,
+            )
+        )
+
+    def get_template_namespace(self) -> dict:
+        namespace = super().get_template_namespace()
+        locale = self.locale
+        namespace.update(
+            facts=facts,
+            human_size=human_size,
+            image_path=image_path,
+            number=partial(formats.number, locale=locale),
+            size=partial(formats.size, locale=locale),
+            images=partial(formats.images, locale=locale),
+            date_time=partial(formats.date_time, locale=locale),
+            languages=[(code, language_name(code)) for code in LANGUAGES],
+            script_messages=script_catalogue(locale),
+        )
+        return namespace
 
     def respond(
         self,
@@ -113,11 +147,6 @@ class BaseHandler(RequestHandler):
             self.redirect(redirect, status=302 if self.request.method in ("GET", "HEAD") else 303)
         else:
             self.render(fragment, **template_args)
-
-    def get_template_namespace(self) -> dict:
-        namespace = super().get_template_namespace()
-        namespace.update(facts=facts, human_size=human_size, image_path=image_path)
-        return namespace
 
     def owner_id(self, create: bool = False) -> str:
         """The anonymous owner id from the signed cookie; a new one when `create`."""

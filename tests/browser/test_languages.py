@@ -1,0 +1,72 @@
+"""The page in Russian and English in Chromium: the browser's language, the switcher in the
+header (kept across reloads), and the scripts' messages in the page's language."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import new_context
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def russian_page(browser, stack):
+    context = new_context(browser, stack, locale="ru-RU")  # Accept-Language: ru-RU,ru
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    yield page
+    if page.url.startswith("http"):
+        errors += page.evaluate("window.__cspViolations || []")
+    context.close()
+    assert errors == [], errors
+
+
+def switcher(page):
+    return page.locator("header form.languages")
+
+
+def test_a_russian_browser_gets_russian_and_the_switcher_turns_it(russian_page, artifacts):
+    page = russian_page
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(switcher(page)).to_have_attribute("aria-label", "Язык")
+    expect(switcher(page).get_by_role("button", name="Русский")).to_be_disabled()
+    page.screenshot(path=str(artifacts / "language-ru.png"), full_page=True)
+
+    switcher(page).get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(switcher(page)).to_have_attribute("aria-label", "Language")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    switcher(page).get_by_role("button", name="Русский").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+
+
+def test_the_switcher_comes_back_to_the_same_page(russian_page):
+    page = russian_page
+    page.goto("/gallery")
+    switcher(page).get_by_role("button", name="English").click()
+    expect(page).to_have_url(re.compile(r"/gallery$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_the_scripts_speak_russian_with_russian_numbers(russian_page, stack):
+    page = russian_page
+    page.goto("/")
+    expect(page.locator("html.js")).to_have_count(1)
+    too_big = b"\x89PNG" + b"\0" * stack.settings.max_upload_bytes
+    page.set_input_files(
+        "#file", files=[{"name": "huge.png", "mimeType": "image/png", "buffer": too_big}]
+    )
+    item = page.locator(".upload-item", has_text="huge.png")
+    expect(item).to_have_attribute("data-state", "failed")
+    assert item.locator(".status").inner_text() == (
+        "файл слишком большой (5\xa0242\xa0884 байта); предел — 5\xa0242\xa0880 байт (5,0 МиБ)"
+    )
+    expect(item.get_by_role("button", name="Убрать huge.png")).to_be_visible()

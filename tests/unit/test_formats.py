@@ -1,0 +1,78 @@
+"""Counts, numbers, sizes and dates as each language writes them (Babel and the catalogues)."""
+
+from datetime import UTC, datetime
+
+import pytest
+import tornado.locale
+
+from imagehost.i18n import catalogs, formats
+
+
+@pytest.fixture(scope="module")
+def ru():
+    catalogs.load()
+    return tornado.locale.get("ru")
+
+
+@pytest.fixture(scope="module")
+def en():
+    catalogs.load()
+    return tornado.locale.get("en")
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        (1, "1 изображение"),
+        (2, "2 изображения"),
+        (4, "4 изображения"),
+        (5, "5 изображений"),
+        (11, "11 изображений"),
+        (12, "12 изображений"),
+        (21, "21 изображение"),
+        (22, "22 изображения"),
+        (0, "0 изображений"),
+        (1001, "1\xa0001 изображение"),
+    ],
+)
+def test_russian_counts_take_the_right_plural_form(ru, count, words):
+    assert formats.images(count, ru) == words
+
+
+@pytest.mark.parametrize(("count", "words"), [(1, "1 image"), (2, "2 images"), (0, "0 images")])
+def test_english_counts(en, count, words):
+    assert formats.images(count, en) == words
+
+
+def test_numbers_are_grouped_as_the_language_does(ru, en):
+    assert formats.number(1234567, ru) == "1\xa0234\xa0567"
+    assert formats.number(1234567, en) == "1,234,567"
+    assert formats.number(2.25, ru, decimals=1) == "2,2"  # half to even, as Babel rounds
+    assert formats.number(2.25, en, decimals=1) == "2.2"
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "russian", "english"),
+    [
+        (0, "0 Б", "0 B"),
+        (1023, "1\xa0023 Б", "1,023 B"),
+        (1536, "1,5 КиБ", "1.5 KiB"),
+        (5 * 1024 * 1024, "5,0 МиБ", "5.0 MiB"),
+        (3 * 1024**3 // 2, "1,5 ГиБ", "1.5 GiB"),
+        (2 * 1024**4, "2,0 ТиБ", "2.0 TiB"),
+        (3 * 1024**5, "3\xa0072,0 ТиБ", "3,072.0 TiB"),
+    ],
+)
+def test_sizes_in_binary_units(ru, en, nbytes, russian, english):
+    assert formats.size(nbytes, ru) == russian
+    assert formats.size(nbytes, en) == english
+
+
+def test_dates_in_the_readers_language(ru, en):
+    moment = datetime(2026, 12, 1, 9, 24, 5, tzinfo=UTC)
+    assert formats.date_time(moment, ru) == "1 дек. 2026\u202fг., 09:24:05"
+    assert formats.date_time(moment, en) == "Dec 1, 2026, 9:24:05\u202fAM"
+
+
+def test_a_naive_date_is_taken_as_utc(ru):
+    assert formats.date_time(datetime(2026, 1, 31, 23, 0), ru) == "31 янв. 2026\u202fг., 23:00:00"
