@@ -25,8 +25,7 @@ from .handlers.backup import (
 from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
-from .handlers.language import LanguageHandler
-from .handlers.pages import DeleteByTokenHandler, HealthHandler
+from .handlers.pages import DeleteByTokenHandler, HealthHandler, LanguageHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
 

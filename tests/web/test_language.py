@@ -106,7 +106,7 @@ async def test_the_switcher_needs_the_xsrf_token(visitor):
 
 
 def script_messages(body: bytes) -> dict:
-    found = re.search(rb'<body[^>]* data-messages="([^"]*)">', body).group(1).decode()
+    found = re.search(rb'<body[^>]*\sdata-messages="([^"]*)">', body).group(1).decode()
     return json.loads(html.unescape(found))
 
 
