@@ -295,7 +295,7 @@ async def test_admin_pages_run_under_the_strict_csp(admin):
     assert re.findall(r"<script(?![^>]*\bsrc=)", page) == []
     assert " hx-on" not in page and " style=" not in page and "javascript:" not in page
     # htmx sends this header with every request it makes from the page.
-    match = re.search(r'<body hx-headers="([^"]+)">', page)
+    match = re.search(r'<body hx-headers="([^"]+)"', page)
     header = json.loads(html.unescape(match.group(1)))
     response = await admin.request("POST", "/backup/", xsrf=False, htmx=True, headers=header)
     assert response.code == 200
