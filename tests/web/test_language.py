@@ -1,6 +1,7 @@
 """The page in the reader's language: the switcher's cookie, then Accept-Language, then
 DEFAULT_LANGUAGE; <html lang> and Vary say which."""
 
+import dataclasses
 import html
 import json
 import re
@@ -60,7 +61,7 @@ async def test_error_pages_and_fragments_follow_the_language_too(client):
 
 @pytest.fixture
 async def russian_by_default(ctx):
-    settings = ctx.settings.replace(default_language="ru")
+    settings = dataclasses.replace(ctx.settings, default_language="ru")
     ctx_ru = type(ctx)(**{**vars(ctx), "settings": settings})
     async with serving(make_app(ctx_ru, settings.cookie_secret), settings) as http:
         yield http
