@@ -65,8 +65,20 @@ def test_cors_origins_are_read_as_browsers_send_them(value, origins):
     assert load_settings({"CORS_ORIGINS": value}).cors_origins == origins
 
 
+def settings_table(readme: str) -> list[tuple[str, str]]:
+    """(name, default) of each row of a README's settings table."""
+    text = (Path(__file__).resolve().parents[2] / readme).read_text()
+    return re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", text, flags=re.M)
+
+
 @pytest.mark.parametrize("readme", ["README.md", "README.ru.md"])
 def test_both_readmes_list_every_setting_in_order(readme):
-    text = (Path(__file__).resolve().parents[2] / readme).read_text()
-    listed = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", text, flags=re.M)
-    assert listed == [s.name for s in DECLARED]
+    assert [name for name, _ in settings_table(readme)] == [s.name for s in DECLARED]
+
+
+def test_both_readmes_give_the_same_literal_defaults():
+    def literal(readme):
+        rows = settings_table(readme)
+        return {name: default for name, default in rows if default.startswith("`")}
+
+    assert literal("README.ru.md") == literal("README.md")
