@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
-from ..refusal import Refusal
 from .thumbnail import first_shown_frame, fit
 
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.
@@ -33,8 +32,17 @@ Image.MAX_IMAGE_PIXELS = 1_000_000_000
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
-class ImageRejected(Refusal):
-    """The upload is refused; `status` is the HTTP status, the message says why."""
+class ImageRejected(ValueError):
+    """The upload is refused; `status` is the HTTP status, `message` says why.
+
+    The shape of imagehost.refusal.Refusal, which this folder may not import; the web layer
+    answers both the same way.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass(frozen=True)

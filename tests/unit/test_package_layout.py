@@ -1,7 +1,9 @@
 """The folders' boundaries, read from the import statements: the app never imports imagehost.dev
-(the local-run tooling), so a deployment needs nothing of it."""
+(the local-run tooling), so a deployment needs nothing of it; imagehost/images/ imports only
+Pillow and the standard library."""
 
 import ast
+import sys
 from pathlib import Path
 
 import imagehost
@@ -59,3 +61,36 @@ def test_the_reader_resolves_each_way_of_importing_it():
     ):
         assert any(map(is_dev, imported_modules(source, module))), source
     assert not any(map(is_dev, imported_modules("from .devices import x", "imagehost.app")))
+
+
+def is_allowed_in_images(name: str) -> bool:
+    """Pillow, the standard library and the folder itself: nothing of Tornado, PyMongo or
+    the rest of imagehost."""
+    top = name.split(".")[0]
+    own = name == "imagehost.images" or name.startswith("imagehost.images.")
+    return own or top == "PIL" or (top in sys.stdlib_module_names and top != "imagehost")
+
+
+def test_the_image_folder_imports_only_pillow_and_the_standard_library():
+    folder = {n: src for n, src in app_modules().items() if n.startswith("imagehost.images.")}
+    assert {"imagehost.images.check", "imagehost.images.thumbnail"} <= folder.keys()
+    offenders = {
+        name: sorted(n for n in imported_modules(source, name) if not is_allowed_in_images(n))
+        for name, source in folder.items()
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_image_folder_rule_refuses_what_it_must():
+    for source in (
+        "import tornado.web",
+        "from pymongo import errors",
+        "from ..refusal import Refusal",
+        "from ...database import ImageRecord",
+        "import imagehost.storage",
+        "from loguru import logger",
+    ):
+        found = imported_modules(source, "imagehost.images.check")
+        assert not all(map(is_allowed_in_images, found)), source
+    for source in ("from .thumbnail import fit", "import struct", "from PIL import Image"):
+        assert all(map(is_allowed_in_images, imported_modules(source, "imagehost.images.check")))

@@ -15,6 +15,7 @@ from ...database import DatabaseUnavailable, ImageRecord
 from ...i18n import formats
 from ...i18n.catalogs import script_catalogue
 from ...i18n.languages import LANGUAGES, choose_language, language_name
+from ...images.check import ImageRejected
 from ...logsetup import one_line, redact
 from ...refusal import Refusal
 from ...storage import StorageFull
@@ -208,12 +209,12 @@ class BaseHandler(RequestHandler):
 
 
 # The failures that have an answer of their own; any other exception is a 500 (and logged).
-ANSWERED = (Refusal, DatabaseUnavailable, StorageFull)
+ANSWERED = (Refusal, ImageRejected, DatabaseUnavailable, StorageFull)
 
 
 def answer_for(exc: BaseException | None) -> tuple[int, str] | None:
     """The status and message a known failure is answered with; None for any other."""
-    if isinstance(exc, Refusal):
+    if isinstance(exc, (Refusal, ImageRejected)):
         return exc.status, exc.message
     if isinstance(exc, DatabaseUnavailable):
         return 503, "the database is unavailable; nothing was stored, please try again shortly"
