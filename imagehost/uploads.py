@@ -55,7 +55,7 @@ def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
     with first_frame:
         if limits.strip_metadata:
             try:
-                data = strip_metadata(data, info.format)
+                data = strip_metadata(data, info.format).data
             except ValueError as exc:
                 raise ImageRejected(
                     422, f"the {info.format.upper()} file is malformed ({exc})"

@@ -72,17 +72,11 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
-    """Return the image's facts, or raise ImageRejected with a status and a clear reason."""
-    info, image = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    image.close()
-    return info
-
-
 def decode_image(
     data: bytes, *, max_bytes: int, max_pixels: int, reduce_to: int | None = None
 ) -> tuple[ImageInfo, Image.Image]:
-    """check_image(), also handing back the decoded first frame; the caller closes it.
+    """The image's facts and its decoded first frame (the caller closes it), or ImageRejected
+    with a status and a clear reason.
 
     The upload pipeline makes the thumbnail from that frame instead of decoding the file again.
     With `reduce_to`, a single-frame JPEG is decoded by libjpeg at 1/2, 1/4 or 1/8 scale, as

@@ -17,17 +17,12 @@ class StrippedImage:
     removed: tuple[str, ...]
 
 
-def strip_metadata(data: bytes, fmt: str) -> bytes:
-    """Return the image without EXIF, XMP, IPTC, comments, text chunks or trailing bytes.
+def strip_metadata(data: bytes, fmt: str) -> StrippedImage:
+    """The image without EXIF, XMP, IPTC, comments, text chunks or trailing bytes.
 
     `fmt` is "jpeg", "png" or "gif". The colour profile and the EXIF orientation are kept.
     Raises ValueError when the file's structure is malformed.
     """
-    return strip_metadata_with_report(data, fmt).data
-
-
-def strip_metadata_with_report(data: bytes, fmt: str) -> StrippedImage:
-    """Like `strip_metadata`, also saying what was removed (for logging)."""
     strippers = {"jpeg": _strip_jpeg, "png": _strip_png, "gif": _strip_gif}
     if fmt not in strippers:
         raise ValueError(f"unsupported image format: {fmt!r}")

@@ -20,7 +20,7 @@ from PIL import Image
 
 from imagehost.dev.devstack import LocalStack
 from imagehost.embedded import EmbeddedMongo
-from imagehost.images.check import check_image
+from imagehost.images.check import decode_image
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import free_port, run_imagehost
@@ -228,7 +228,7 @@ def test_app_killed_mid_uploads_then_check_reports_and_fixes(own_db_stack):
     # No partial file is visible: every file under a served name is whole, every answered
     # upload is there, and temp files (if any) are never served.
     for path in image_files(stack):
-        check_image(path.read_bytes(), max_bytes=LIMIT, max_pixels=50_000_000)
+        decode_image(path.read_bytes(), max_bytes=LIMIT, max_pixels=50_000_000)[1].close()
     for body in accepted:
         assert records.get(body["name"]) is not None
     for path in temp_files(stack):

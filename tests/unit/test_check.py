@@ -5,15 +5,17 @@ import zlib
 import pytest
 from PIL import Image
 
-from imagehost.images.check import ImageRejected, check_image, decode_image, sniff_format
+from imagehost.images.check import ImageInfo, ImageRejected, decode_image, sniff_format
 from tests import images, tricky
 
 LIMIT = 5 * 1024 * 1024
 PIXELS = 50_000_000
 
 
-def check(data: bytes, max_pixels: int = PIXELS):
-    return check_image(data, max_bytes=LIMIT, max_pixels=max_pixels)
+def check(data: bytes, max_pixels: int = PIXELS) -> ImageInfo:
+    info, first_frame = decode_image(data, max_bytes=LIMIT, max_pixels=max_pixels)
+    first_frame.close()
+    return info
 
 
 def rejected(data: bytes, max_pixels: int = PIXELS) -> ImageRejected:
@@ -178,3 +180,4 @@ def test_apng_default_image_outside_the_animation_is_not_a_frame():
 
 def test_apng_frames_are_counted():
     assert check(tricky.apng_partial_frames()).frames == 3
+
