@@ -5,6 +5,7 @@ before any pixel is decoded, so a small file claiming a huge size is refused che
 """
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -30,6 +31,10 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # warning is an error so no code path can decode past it.
 Image.MAX_IMAGE_PIXELS = 1_000_000_000
 warnings.simplefilter("error", Image.DecompressionBombWarning)
+# What Pillow's parsers raise on cut-off or out-of-range bytes (besides ValueError, below).
+# Image.open turns the last five into SyntaxError itself; seeking, counting frames and loading
+# let them through (a GIF frame header cut short raises struct.error).
+_DAMAGED = (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error)
 
 
 class ImageRejected(ValueError):
@@ -138,7 +143,7 @@ def decode_image(
         raise ImageRejected(
             422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
         ) from None
-    except (OSError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+    except _DAMAGED as exc:
         raise ImageRejected(
             422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
         ) from None

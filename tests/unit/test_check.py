@@ -181,3 +181,12 @@ def test_apng_default_image_outside_the_animation_is_not_a_frame():
 def test_apng_frames_are_counted():
     assert check(tricky.apng_partial_frames()).frames == 3
 
+
+@pytest.mark.parametrize("cut", [1, 3, 6])
+def test_a_gif_frame_header_cut_short_is_damaged_not_a_crash(cut):
+    # Found by the fuzz test: Pillow reads the next frame's descriptor while counting frames
+    # and raises struct.error when fewer than its 9 bytes are left.
+    descriptor = b",\0\0\0\0\x05\0\x05\0\0"
+    refused = rejected(images.gif(frames=2)[:-1] + descriptor[:cut])
+    assert refused.status == 422
+    assert refused.message.startswith("the GIF file is damaged or incomplete (")
