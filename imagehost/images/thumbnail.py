@@ -4,7 +4,7 @@ import io
 import struct
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image
 
 from .colour import to_srgb
 
@@ -12,6 +12,19 @@ _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF"}
 # Pillow also takes orientation from XMP or an ImageMagick text chunk; browsers honour only EXIF,
 # and strip_metadata drops the rest, so the thumbnail must ignore them to match the full image.
 _NON_EXIF_ORIENTATION = ("xmp", "XML:com.adobe.xmp", "Raw profile type exif")
+# Text chunks: Pillow puts their keywords in `info` beside (and over) the colour chunks and
+# transparency, so a tEXt "gamma" or "icc_profile" would shadow them; browsers draw without them.
+_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
+# The turn that makes each EXIF orientation upright (as ImageOps.exif_transpose makes it).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _JPEG_QUALITY = 82
 SIDE = 320  # the thumbnail's long side, in pixels
 
@@ -37,7 +50,7 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
         raise ValueError(f"unsupported image format: {fmt!r}")
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
-    with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]]) as source:
+    with Image.open(io.BytesIO(_without_text(data, fmt)), formats=[_PIL_FORMATS[fmt]]) as source:
         # Only the colour chunks before the pixels count: Pillow adds later ones to `info`
         # as it reads on, and browsers ignore them.
         colour = dict(source.info)
@@ -66,7 +79,7 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = S
         raise ValueError(f"unsupported image format: {fmt!r}")
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
-    with Image.open(io.BytesIO(stored), formats=[_PIL_FORMATS[fmt]]) as header:
+    with Image.open(io.BytesIO(_without_text(stored, fmt)), formats=[_PIL_FORMATS[fmt]]) as header:
         size = fit(header.size, max_side)
         if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
@@ -82,6 +95,21 @@ def first_shown_frame(image: Image.Image) -> int:
     """The index of the first frame browsers show: an APNG's default image (its IDAT) may be
     left out of the animation, for viewers without APNG only."""
     return 1 if image.info.get("default_image") and getattr(image, "n_frames", 1) > 1 else 0
+
+
+def _without_text(data: bytes, fmt: str) -> bytes:
+    """A PNG without its text chunks (see _PNG_TEXT); other formats as they are."""
+    if fmt != "png":
+        return data
+    parts, pos = [data[:8]], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 12 + length
+        if kind not in _PNG_TEXT:
+            parts.append(data[pos:end])
+        pos = end
+    parts.append(data[pos:])
+    return b"".join(parts)
 
 
 def _exif_after_pixels(png: bytes, frame: int) -> bytes | None:
@@ -113,7 +141,11 @@ def _thumbnail(source: Image.Image, size: tuple[int, int], colour: dict) -> Thum
         # A plain copy, whose EXIF comes from its info: the file's parser may have cached
         # the EXIF of the upload itself, before metadata stripping.
         image = source.copy()
-    image = ImageOps.exif_transpose(image)
+    # Only the orientation is read: exif_transpose would also re-encode the rest of the
+    # EXIF, which hostile tags make raise (struct.error), and the thumbnail keeps none of it.
+    turn = _UPRIGHT.get(image.getexif().get(ExifTags.Base.Orientation, 1))
+    if turn is not None:
+        image = image.transpose(turn)
     image = to_srgb(image, colour)
     image.info.clear()  # Pillow's encoders copy comments and profiles from here
     out = io.BytesIO()

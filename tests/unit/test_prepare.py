@@ -23,6 +23,15 @@ def jpeg_with_broken_exif() -> bytes:
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
 
 
+def jpeg_with_mistyped_exif_tag() -> bytes:
+    """Turned by its EXIF orientation (6), beside a FillOrder tag (a SHORT) stored as text:
+    readable, but Pillow cannot write that EXIF back (struct.error)."""
+    tiff = b"MM\0*" + struct.pack(">IH", 8, 2) + struct.pack(">HHI4s", 266, 2, 4, b"abc\0")
+    tiff += struct.pack(">HHIHH", 274, 3, 1, 6, 0) + b"\0\0\0\0"
+    data, body = images.jpeg(images.picture((400, 300))), b"Exif\0\0" + tiff
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + data[2:]
+
+
 def png_with_broken_exif() -> bytes:
     data = images.png(images.picture((400, 300)))
     body = b"C\xf8g, not a TIFF header"
@@ -143,6 +152,34 @@ def test_thumbnail_is_exactly_the_one_make_thumbnail_makes_of_the_stored_file(ki
     limits = UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, strip_metadata=strip)
     prepared = prepare_image({**PNGS, **STRIPPED_ONLY, **GIFS}[kind](), limits)
     assert prepared.thumbnail == make_thumbnail(prepared.data, fmt)
+
+
+TEXT_BASES = {
+    "iccp": lambda: images.png(images.picture((640, 480)), icc_profile=images.srgb_profile()),
+    "trns": palette_with_trns,
+}
+TEXT_KEYS = ["icc_profile", "gamma", "transparency", "dpi", "srgb", "chromaticity", "exif"]
+
+
+@pytest.mark.parametrize("after", [b"IHDR", b"IDAT"])
+@pytest.mark.parametrize("base", TEXT_BASES)
+@pytest.mark.parametrize("key", TEXT_KEYS)
+def test_a_kept_text_chunk_named_like_an_info_key_changes_nothing(key, base, after):
+    """With STRIP_METADATA=false the text stays in the file; the thumbnail is still the one of
+    the stripped upload (a tEXt "gamma" or "icc_profile" used to end in a TypeError)."""
+    upload = with_chunk(TEXT_BASES[base](), b"tEXt", key.encode() + b"\0hello", after=after)
+    kept = prepare_image(upload, UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, False))
+    assert kept.data == upload
+    assert kept.thumbnail == prepare_image(upload, LIMITS).thumbnail
+    assert kept.thumbnail == make_thumbnail(upload, "png")
+
+
+def test_a_kept_exif_that_pillow_cannot_rewrite_still_gives_an_upright_thumbnail():
+    upload = jpeg_with_mistyped_exif_tag()
+    kept = prepare_image(upload, UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, False))
+    assert kept.data == upload
+    assert (kept.thumbnail.width, kept.thumbnail.height) == (240, 320)
+    assert kept.thumbnail == prepare_image(upload, LIMITS).thumbnail
 
 
 def test_a_png_is_decoded_once(monkeypatch):
