@@ -12,11 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from loguru import logger
 
+from .i18n.languages import N_
 from .logsetup import one_line
 from .settings import Settings
 
 SESSION_COOKIE = "imagehost_admin"
-CLOSED_MESSAGE = (
+CLOSED_MESSAGE = N_(
     "the admin area is closed: no admin password is configured. Set ADMIN_PASSWORD_HASH "
     "(make one with `python -m imagehost hash-password`) or ADMIN_PASSWORD, then restart"
 )

@@ -1,4 +1,4 @@
-"""What a gallery card shows: the title, human sizes, and the link and embed snippets.
+"""What a gallery card shows: the title, the facts line, and the link and embed snippets.
 
 Pure text; the template escapes everything it prints, so nothing here is HTML-escaped.
 """
@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 
 from .database import ImageRecord
+from .i18n.formats import Translate, same, size
+from .i18n.languages import N_
 from .images.thumbnail import SIDE as THUMB_SIDE
 from .images.thumbnail import fit
 
@@ -27,7 +29,6 @@ class Card:
     url: str
     thumbnail_url: str
     title: str
-    facts: str
     thumb_width: int
     thumb_height: int
     snippets: list[Snippet]
@@ -35,18 +36,6 @@ class Card:
     @property
     def stem(self) -> str:
         return self.record.name.split(".", 1)[0]
-
-
-def human_size(size: int) -> str:
-    """1023 B, 1.5 KiB, 4.8 MiB: binary units, as the upload limit is written."""
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def thumb_box(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, int]:
@@ -61,16 +50,18 @@ def _attribute(text: str) -> str:
 def embed_snippets(url: str, title: str) -> list[Snippet]:
     """The direct link, then Markdown, BBCode and HTML that embed the image."""
     return [
-        Snippet("link", "Direct link", url),
+        Snippet("link", N_("Direct link"), url),
         Snippet("markdown", "Markdown", f"![{_MARKDOWN_ALT_UNSAFE.sub('', title)}]({url})"),
         Snippet("bbcode", "BBCode", f"[img]{_BBCODE_UNSAFE.sub('', url)}[/img]"),
         Snippet("html", "HTML", f'<img src="{_attribute(url)}" alt="{_attribute(title)}">'),
     ]
 
 
-def facts(record: ImageRecord) -> str:
-    """The line of facts under an image wherever it is shown: "PNG · 1200×800 · 1.5 KiB"."""
-    return f"{record.format.upper()} · {record.width}×{record.height} · {human_size(record.size)}"
+def facts(record: ImageRecord, language: str = "en", translate: Translate = same) -> str:
+    """The line of facts under an image wherever it is shown: "PNG · 1200×800 · 1.5 KiB"
+    (1,5 КиБ in Russian)."""
+    stored = size(record.size, language, translate)
+    return f"{record.format.upper()} · {record.width}×{record.height} · {stored}"
 
 
 def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
@@ -81,7 +72,6 @@ def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
         url=url,
         thumbnail_url=thumbnail_url,
         title=title,
-        facts=facts(record),
         thumb_width=width,
         thumb_height=height,
         snippets=embed_snippets(url, title),

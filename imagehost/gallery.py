@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .database import ImageRecord, ImageRepository
+from .i18n.languages import N_
 from .refusal import Refusal
 
 PAGE_SIZE = 24
@@ -22,7 +23,9 @@ class BadCursor(Refusal):
     """The cursor text is not one this module wrote."""
 
     def __init__(self) -> None:
-        super().__init__(400, "that gallery page does not exist (bad 'before' cursor)")
+        super().__init__(
+            400, "malformed_request", N_("that gallery page does not exist (bad 'before' cursor)")
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from .database import DuplicateKeyError, ImageRecord, ImageRepository, record_files
+from .i18n.languages import N_
 from .images.check import ImageInfo, ImageRejected, decode_image
 from .images.metadata import strip_metadata
 from .images.thumbnail import SIDE as THUMBNAIL_SIDE
@@ -58,12 +59,15 @@ def prepare_image(data: bytes, limits: UploadLimits) -> PreparedImage:
                 data = strip_metadata(data, info.format).data
             except ValueError as exc:
                 raise ImageRejected(
-                    422, f"the {info.format.upper()} file is malformed ({exc})"
-                ) from None
+                    422, "damaged", N_("the {format} file is malformed ({detail})"),
+                    format=info.format.upper(), detail=str(exc),
+                ) from None  # fmt: skip
         try:
             thumbnail = thumbnail_of(first_frame, data, info.format)
         except (OSError, ValueError, SyntaxError) as exc:
-            raise ImageRejected(422, f"the image could not be thumbnailed ({exc})") from None
+            raise ImageRejected(
+                422, "damaged", N_("the image could not be thumbnailed ({detail})"), detail=str(exc)
+            ) from None
     return PreparedImage(info, data, hashlib.sha256(data).hexdigest(), thumbnail)
 
 

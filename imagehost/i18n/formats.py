@@ -1,44 +1,79 @@
-"""Numbers, file sizes, counts and dates written for the reader's locale through Babel.
+"""Numbers, file sizes, counts, dates and filled-in messages, written for a language by Babel.
 
-`locale` is Tornado's: its `code` is the language and its `translate` the catalogue.
+`language` is a code ("en", "ru"); `translate` is the reader's catalogue (Tornado's
+`locale.translate`: `translate(message)` or `translate(singular, plural, count)`), the
+source language's own words when not given. Nothing here knows of Tornado.
 """
 
+import string
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
-from tornado.locale import Locale
 
 from .languages import N_
+
+
+def same(message: str, plural: str | None = None, count: int | None = None) -> str:
+    """The source language's own words: what a message says before any translation."""
+    return plural if plural is not None and count != 1 else message
+
+
+Translate = Callable[..., str]
 
 # Marked here and translated in size(): a translator sees each whole phrase.
 IN_BYTES = N_("{value} B")
 IN_UNITS = (N_("{value} KiB"), N_("{value} MiB"), N_("{value} GiB"), N_("{value} TiB"))
 
 
-def number(value: float, locale: Locale, decimals: int = 0) -> str:
+def number(value: float, language: str, decimals: int = 0) -> str:
     """1,234,567 in English, 1 234 567 in Russian; `decimals` places, always written."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=locale.code)
+    return format_decimal(value, format=pattern, locale=language)
 
 
-def size(nbytes: int, locale: Locale) -> str:
+def size(nbytes: int, language: str, translate: Translate = same) -> str:
     """1023 B, 1.5 KiB, 5.0 MiB (5,0 МиБ): binary units, as the upload limit is written."""
     if nbytes < 1024:
-        return locale.translate(IN_BYTES).format(value=number(nbytes, locale))
+        return translate(IN_BYTES).format(value=number(nbytes, language))
     value, step = nbytes / 1024, 0
     while value >= 1024 and step < len(IN_UNITS) - 1:
         value, step = value / 1024, step + 1
-    return locale.translate(IN_UNITS[step]).format(value=number(value, locale, decimals=1))
+    return translate(IN_UNITS[step]).format(value=number(value, language, decimals=1))
 
 
-def images(count: int, locale: Locale) -> str:
+def image_count(count: int, language: str, translate: Translate = same) -> str:
     """1 image, 2 images; 1 изображение, 2 изображения, 5 изображений."""
-    _ = locale.translate
-    return _("{count} image", "{count} images", count).format(count=number(count, locale))
+    _ = translate
+    return _("{count} image", "{count} images", count).format(count=number(count, language))
 
 
-def date_time(moment: datetime, locale: Locale) -> str:
+def byte_count(count: int, language: str, translate: Translate = same) -> str:
+    """1 byte, 5,242,880 bytes; 1 байт, 2 байта, 5 242 880 байт."""
+    _ = translate
+    return _("{count} byte", "{count} bytes", count).format(count=number(count, language))
+
+
+def date_time(moment: datetime, language: str) -> str:
     """Dec 1, 2026, 9:24:00 AM; 1 дек. 2026 г., 09:24:00 (in UTC, as the admin panel says)."""
     when = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return format_datetime(when, "medium", tzinfo=UTC, locale=locale.code)
+    return format_datetime(when, "medium", tzinfo=UTC, locale=language)
+
+
+class _Filler(string.Formatter):
+    def __init__(self, language: str, translate: Translate) -> None:
+        self.language, self.translate = language, translate
+
+    def format_field(self, value, format_spec: str) -> str:
+        if format_spec == "," and isinstance(value, int | float):
+            return number(value, self.language)
+        if format_spec == "size" and isinstance(value, int):
+            return size(value, self.language, self.translate)
+        return super().format_field(value, format_spec)
+
+
+def fill(message: str, values: Mapping, language: str, translate: Translate = same) -> str:
+    """`message` translated, its {placeholders} filled from `values`: {name:,} is written as a
+    number and {name:size} as a size in `language`, anything else as str.format writes it."""
+    return _Filler(language, translate).format(translate(message), **values)

@@ -19,7 +19,6 @@ FORMATS = {
     "png": (".png", "image/png", "PNG"),
     "gif": (".gif", "image/gif", "GIF"),
 }
-ALLOWED = "JPEG, PNG or GIF"
 # An animation may hold many frames; this bounds the total decoding work per upload.
 MAX_ANIMATION_FACTOR = 4
 # The LZW code sizes browsers decode (Chromium's GIF decoder refuses the others, Pillow not).
@@ -37,17 +36,27 @@ warnings.simplefilter("error", Image.DecompressionBombWarning)
 _DAMAGED = (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error)
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (as imagehost.i18n's N_, which this folder may not
+    import); the web layer translates it."""
+    return message
+
+
 class ImageRejected(ValueError):
-    """The upload is refused; `status` is the HTTP status, `message` says why.
+    """The upload is refused: the shape of imagehost.refusal.Refusal, which this folder may not
+    import; the web layer answers both the same way. `code` names the reason for programs,
+    `template` is the English message with its {placeholders}, filled from `values`."""
 
-    The shape of imagehost.refusal.Refusal, which this folder may not import; the web layer
-    answers both the same way.
-    """
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, code: str, template: str, **values) -> None:
+        super().__init__(template.format(**values))
         self.status = status
-        self.message = message
+        self.code = code
+        self.template = template
+        self.values = values
+
+    @property
+    def message(self) -> str:
+        return str(self)
 
 
 @dataclass(frozen=True)
@@ -91,26 +100,31 @@ def decode_image(
     size. ImageInfo keeps the file's real size.
     """
     if len(data) == 0:
-        raise ImageRejected(400, "the file is empty")
+        raise ImageRejected(400, "empty", N_("the file is empty"))
     if len(data) > max_bytes:
         raise ImageRejected(
-            413, f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
-        )
+            413, "too_large", N_("the file is {size:,} bytes; the limit is {limit:,} bytes"),
+            size=len(data), limit=max_bytes,
+        )  # fmt: skip
     fmt = sniff_format(data)
     if fmt is None:
-        raise ImageRejected(415, f"not a supported image: only {ALLOWED} files are accepted")
+        raise ImageRejected(
+            415, "unsupported_format",
+            N_("not a supported image: only JPEG, PNG or GIF files are accepted"),
+        )  # fmt: skip
     pil_format = FORMATS[fmt][2]
     try:
         image = Image.open(io.BytesIO(data), formats=[pil_format])
         try:
             width, height = image.size
             if width < 1 or height < 1:
-                raise ImageRejected(422, "the image has no pixels")
+                raise ImageRejected(422, "no_pixels", N_("the image has no pixels"))
             if width * height > max_pixels:
                 raise ImageRejected(
-                    422,
-                    f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
-                )
+                    422, "too_many_pixels",
+                    N_("the image is {width}x{height} pixels; the limit is {limit:,} pixels"),
+                    width=width, height=height, limit=max_pixels,
+                )  # fmt: skip
             if fmt == "jpeg" and reduce_to and getattr(image, "n_frames", 1) == 1:
                 # Pillow picks the largest of 1/2..1/8 that keeps the frame at least this size.
                 image.draft(None, fit((width, height), reduce_to))
@@ -131,24 +145,26 @@ def decode_image(
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(
-            422, f"the image is too large to decode safely (limit {max_pixels:,} pixels)"
-        ) from None
+            422, "too_many_pixels",
+            N_("the image is too large to decode safely (limit {limit:,} pixels)"),
+            limit=max_pixels,
+        ) from None  # fmt: skip
     except ValueError as exc:
         if "Decompressed" in str(exc):  # Pillow's guard on zTXt, iTXt and iCCP chunks
             raise ImageRejected(
-                422,
-                "the PNG file holds a compressed text or colour-profile chunk that unpacks to "
-                "too much data (a decompression bomb)",
-            ) from None
-        raise ImageRejected(
-            422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
-        ) from None
+                422, "decompression_bomb",
+                N_(
+                    "the PNG file holds a compressed text or colour-profile chunk that unpacks "
+                    "to too much data (a decompression bomb)"
+                ),
+            ) from None  # fmt: skip
+        raise damaged(fmt, exc) from None
     except _DAMAGED as exc:
-        raise ImageRejected(
-            422, f"the {fmt.upper()} file is damaged or incomplete ({_short(exc)})"
-        ) from None
+        raise damaged(fmt, exc) from None
     except MemoryError:
-        raise ImageRejected(422, "the image needs too much memory to decode") from None
+        raise ImageRejected(
+            422, "too_many_pixels", N_("the image needs too much memory to decode")
+        ) from None
     return ImageInfo(fmt, width, height, frames), image
 
 
@@ -156,8 +172,10 @@ def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -
     frames = getattr(image, "n_frames", 1)
     if frames * frame_pixels > max_pixels * MAX_ANIMATION_FACTOR:
         raise ImageRejected(
-            422, f"the animation has {frames} frames of {frame_pixels:,} pixels: too much to decode"
-        )
+            422, "too_many_pixels",
+            N_("the animation has {frames:,} frames of {pixels:,} pixels: too much to decode"),
+            frames=frames, pixels=frame_pixels,
+        )  # fmt: skip
     for index in range(frames):
         image.seek(index)
         if image.format == "GIF":
@@ -170,10 +188,21 @@ def _check_gif_code_size(image: Image.Image, index: int) -> None:
     code_size = image.tile[0].args[0] if image.tile else None  # set by the seek, until load()
     if code_size is not None and code_size not in GIF_CODE_SIZES:
         raise ImageRejected(
-            422,
-            f"the GIF file's frame {index + 1} uses an LZW code size of {code_size}, which "
-            f"browsers cannot decode (they take {GIF_CODE_SIZES[0]} to {GIF_CODE_SIZES[-1]})",
-        )
+            422, "browser_cannot_decode",
+            N_(
+                "the GIF file's frame {frame} uses an LZW code size of {code_size}, which "
+                "browsers cannot decode (they take {low} to {high})"
+            ),
+            frame=index + 1, code_size=code_size, low=GIF_CODE_SIZES[0], high=GIF_CODE_SIZES[-1],
+        )  # fmt: skip
+
+
+def damaged(fmt: str, exc: BaseException) -> ImageRejected:
+    # The decoder's own words stay as they are: they are for whoever looks closer.
+    return ImageRejected(
+        422, "damaged", N_("the {format} file is damaged or incomplete ({detail})"),
+        format=fmt.upper(), detail=_short(exc),
+    )  # fmt: skip
 
 
 def _short(exc: BaseException) -> str:

@@ -5,11 +5,16 @@ from dataclasses import dataclass
 
 from tornado.httputil import _parse_header
 
+from ..i18n.languages import N_
 from ..refusal import Refusal
 
 
 class MultipartError(Refusal):
     """The body is not a well-formed multipart/form-data body; the message says how."""
+
+    def __init__(self, status: int, message: str, **values) -> None:
+        code = "not_multipart" if status == 415 else "malformed_request"
+        super().__init__(status, code, message, **values)
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,11 @@ def boundary_of(content_type: str) -> bytes:
     kind, params = _parse_header(content_type or "")
     if kind.lower() != "multipart/form-data":
         raise MultipartError(
-            415, "send the image as multipart/form-data with one part named 'file'"
+            415, N_("send the image as multipart/form-data with one part named 'file'")
         )
     boundary = params.get("boundary", "")
     if not _BOUNDARY_OK.match(boundary):
-        raise MultipartError(400, "the multipart body has no valid boundary")
+        raise MultipartError(400, N_("the multipart body has no valid boundary"))
     return boundary.encode("ascii")
 
 
@@ -41,10 +46,10 @@ def parse_multipart(body: bytes, boundary: bytes) -> list[Part]:
     delimiter = b"--" + boundary
     start = body.find(delimiter)
     if start == -1:
-        raise MultipartError(400, "the multipart body is malformed: no boundary found")
+        raise MultipartError(400, N_("the multipart body is malformed: no boundary found"))
     end = body.find(b"\r\n" + delimiter + b"--", start)
     if end == -1:
-        raise MultipartError(400, "the multipart body is malformed: it has no closing boundary")
+        raise MultipartError(400, N_("the multipart body is malformed: it has no closing boundary"))
     # Offsets instead of slices: an upload body is megabytes, so only each part's data is copied.
     separator = b"\r\n" + delimiter
     parts = []
@@ -53,14 +58,14 @@ def parse_multipart(body: bytes, boundary: bytes) -> list[Part]:
         found = body.find(separator, pos, end)
         stop = end if found == -1 else found
         if not body.startswith(b"\r\n", pos, stop):
-            raise MultipartError(400, "the multipart body is malformed: bad boundary line")
+            raise MultipartError(400, N_("the multipart body is malformed: bad boundary line"))
         head_end = body.find(b"\r\n\r\n", pos + 2, stop)
         if head_end == -1:
-            raise MultipartError(400, "the multipart body is malformed: a part has no headers")
+            raise MultipartError(400, N_("the multipart body is malformed: a part has no headers"))
         parts.append(_part(body[pos + 2 : head_end], body[head_end + 4 : stop]))
         pos = stop + len(separator)
     if not parts:
-        raise MultipartError(400, "the multipart body has no parts")
+        raise MultipartError(400, N_("the multipart body has no parts"))
     return parts
 
 
@@ -69,11 +74,13 @@ def _part(head: bytes, data: bytes) -> Part:
     for line in head.decode("utf-8", "replace").split("\r\n"):
         key, sep, value = line.partition(":")
         if not sep:
-            raise MultipartError(400, "the multipart body is malformed: bad part header")
+            raise MultipartError(400, N_("the multipart body is malformed: bad part header"))
         headers[key.strip().lower()] = value.strip()
     disposition, params = _parse_header(headers.get("content-disposition", ""))
     if disposition.lower() != "form-data" or "name" not in params:
-        raise MultipartError(400, "a multipart part lacks Content-Disposition: form-data; name=")
+        raise MultipartError(
+            400, N_("a multipart part lacks Content-Disposition: form-data; name=")
+        )
     return Part(
         name=params["name"],
         filename=params.get("filename"),
@@ -87,9 +94,13 @@ def single_file(parts: list[Part], field: str = "file") -> Part:
     files = [p for p in parts if p.filename is not None]
     named = [p for p in files if p.name == field]
     if len(files) > 1:
-        raise MultipartError(400, f"send one file per request (got {len(files)})")
+        raise MultipartError(400, N_("send one file per request (got {count:,})"), count=len(files))
     if not named:
         if files:
-            raise MultipartError(400, f"the file must be sent in a part named '{field}'")
-        raise MultipartError(400, f"no file: send the image in a part named '{field}'")
+            raise MultipartError(
+                400, N_("the file must be sent in a part named '{field}'"), field=field
+            )
+        raise MultipartError(
+            400, N_("no file: send the image in a part named '{field}'"), field=field
+        )
     return named[0]

@@ -3,6 +3,7 @@
 The test suite checks it against the real answers (schemathesis), so it stays the API's contract.
 """
 
+from ..refusal import CODES
 from ..storage import IMAGE_NAME
 from .views import IMAGES_PREFIX
 
@@ -78,8 +79,21 @@ _SCHEMAS = {
     },
     "Error": {
         "type": "object",
+        # nginx's own 413 and 429 answers carry `error` only.
         "required": ["error"],
-        "properties": {"error": {"type": "string", "description": "What went wrong, for people."}},
+        "properties": {
+            "error": {
+                "type": "string",
+                "description": "What went wrong, for people, in the language negotiated from "
+                "Accept-Language (English or Russian).",
+            },
+            "code": {
+                "type": "string",
+                "enum": list(CODES),
+                "description": "What went wrong, for programs; stable across languages and "
+                "releases: " + "; ".join(f"`{code}`: {meaning}" for code, meaning in CODES.items()),
+            },
+        },
         "additionalProperties": False,
     },
 }  # fmt: skip
@@ -196,7 +210,9 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             "version": "1",
             "description": (
                 "Upload, read and delete images. Every answer is JSON; errors are "
-                '`{"error": "..."}` with the status that fits.'
+                '`{"error": "...", "code": "..."}` with the status that fits: `code` is stable '
+                "for programs, `error` says it in the language Accept-Language asks for (English "
+                "or Russian)."
             ),
         },
         "servers": [{"url": base_url or "/"}],

@@ -70,3 +70,21 @@ def test_the_scripts_speak_russian_with_russian_numbers(russian_page, stack):
         "файл слишком большой (5\xa0242\xa0884 байта); предел — 5\xa0242\xa0880 байт (5,0 МиБ)"
     )
     expect(item.get_by_role("button", name="Убрать huge.png")).to_be_visible()
+
+
+def test_the_page_is_russian_and_a_refused_upload_says_why_in_russian(russian_page, artifacts):
+    page = russian_page
+    page.goto("/")
+    expect(page.locator("html.js")).to_have_count(1)
+    expect(page.locator("h1")).to_have_text("Загрузка изображений")
+    expect(page.locator("label[for=file]")).to_have_text("Выберите изображения")
+    expect(page.locator("#limits")).to_have_text("JPEG, PNG или GIF, не больше 5,0 МиБ каждый.")
+    page.set_input_files(
+        "#file", files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"not a PNG"}]
+    )
+    item = page.locator(".upload-item", has_text="fake.png")
+    expect(item).to_have_attribute("data-state", "failed")
+    expect(item.locator(".status")).to_have_text(
+        "изображение не поддерживается: принимаются только файлы JPEG, PNG и GIF"
+    )
+    page.screenshot(path=str(artifacts / "language-ru-refused.png"), full_page=True)

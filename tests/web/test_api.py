@@ -31,7 +31,7 @@ async def uploaded(client) -> dict:
 def error_of(response) -> str:
     assert response.headers["Content-Type"].startswith("application/json")
     body = json.loads(response.body)
-    assert list(body) == ["error"]
+    assert list(body) == ["error", "code"]
     return body["error"]
 
 

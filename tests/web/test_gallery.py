@@ -187,7 +187,10 @@ async def test_someone_else_cannot_delete_my_image(client, ctx):
     path = f"/gallery/{name}"
     refused = await client.request("POST", path, headers=mallory.headers(Accept="application/json"))
     assert refused.code == 404
-    assert json.loads(refused.body) == {"error": "no such image among your uploads"}
+    assert json.loads(refused.body) == {
+        "error": "no such image among your uploads",
+        "code": "not_found",
+    }
     anonymous = await client.request("DELETE", path)  # no cookie at all, like curl
     assert anonymous.code == 404
     assert await ctx.repo.get(name) is not None

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from imagehost.web.app import make_app
+from tests.images import multipart
 from tests.web.conftest import serving
 
 RUSSIAN = "Язык"  # the switcher's label, a message every page carries
@@ -120,3 +121,36 @@ async def test_the_page_hands_its_scripts_their_messages(client):
         "few": "{count} байта",
         "many": "{count} байт",
     }
+
+
+async def test_a_refusal_is_in_the_readers_language_with_a_stable_code(client):
+    body, ctype = multipart([("file", "cat.png", b"")])
+    for accept, language, words in [
+        ("application/json", "ru", "файл пуст"),
+        ("application/json", "en", "the file is empty"),
+    ]:
+        headers = {"Accept-Language": language}
+        response = await client.upload(body, ctype, accept=accept, headers=headers)
+        assert response.code == 400
+        assert json.loads(response.body) == {"error": words, "code": "empty"}
+    text = await client.upload(body, ctype, headers={"Accept-Language": "ru"})
+    assert text.body.decode() == "error: файл пуст\n"
+
+
+async def test_numbers_in_a_refusal_are_russian(client, ctx):
+    too_big = b"\x89PNG" + b"\0" * ctx.settings.max_upload_bytes
+    body, ctype = multipart([("file", "big.png", too_big)])
+    response = await client.upload(
+        body, ctype, accept="application/json", headers={"Accept-Language": "ru"}
+    )
+    assert response.code == 413
+    assert json.loads(response.body) == {
+        "error": "размер файла — 5\xa0242\xa0884 Б; предел — 5\xa0242\xa0880 Б",
+        "code": "too_large",
+    }
+
+
+async def test_error_pages_are_russian(client):
+    response = await page(client, "/nothing", Accept="text/html", **{"Accept-Language": "ru"})
+    assert "<h1>Ошибка 404</h1>" in response.body.decode()
+    assert "такой страницы нет" in response.body.decode()

@@ -175,7 +175,7 @@ async def test_index_page_has_a_working_form(client):
 async def test_unknown_page_is_404(client):
     response = await client.request("GET", "/nothing-here", headers={"Accept": "application/json"})
     assert response.code == 404
-    assert json.loads(response.body) == {"error": "no such page"}
+    assert json.loads(response.body) == {"error": "no such page", "code": "not_found"}
 
 
 async def test_healthz(client):

@@ -12,6 +12,7 @@ from tornado.web import RequestHandler
 
 from ...adminauth import CLOSED_MESSAGE, SESSION_COOKIE
 from ...gallery import newest_page
+from ...i18n.languages import N_
 from ...logsetup import tail_lines
 from ...refusal import Refusal
 from .base import BaseHandler
@@ -39,7 +40,7 @@ class AdminBase(BaseHandler):
 
     def require_open(self) -> None:
         if not self.ctx.admin.enabled:
-            raise Refusal(403, CLOSED_MESSAGE)
+            raise Refusal(403, "admin_closed", CLOSED_MESSAGE)
 
     def go(self, url: str) -> None:
         """Send the browser to `url`: htmx follows HX-Redirect, a form follows a 303."""
@@ -61,7 +62,7 @@ class AdminHandler(AdminBase):
         elif self.wants() == "page" and self.request.method in ("GET", "HEAD"):
             self.render("admin_login.html", error="", next_url=self.request.uri)
         else:
-            raise Refusal(401, "sign in at /admin/login first")
+            raise Refusal(401, "sign_in_required", N_("sign in at /admin/login first"))
 
     async def log_tail(self) -> list[str]:
         """The end of app.log, read on the executor."""
@@ -94,7 +95,7 @@ class LoginHandler(AdminBase):
         next_url = safe_next(self.get_body_argument("next", ""))
         if not await self.ctx.admin.check(password, self.request.remote_ip or ""):
             self.set_status(401)
-            self.render("admin_login.html", error="Wrong password.", next_url=next_url)
+            self.render("admin_login.html", error=N_("Wrong password."), next_url=next_url)
             return
         hours = self.ctx.admin.session_hours
         self.set_signed_cookie(
@@ -146,7 +147,7 @@ class ImageDeleteHandler(AdminHandler):
     async def post(self, name: str) -> None:
         record = await self.find_image(name)
         if record is None:
-            raise Refusal(404, "no such image")
+            raise Refusal(404, "not_found", N_("no such image"))
         await self.delete_image(record, by="admin")
         self.respond(fragment="", redirect="/admin")  # the row is swapped for nothing
 

@@ -4,6 +4,7 @@ Every answer here is JSON, errors included. Browsers on other origins may call i
 the origins CORS_ORIGINS lists (none by default); no credentials are ever allowed cross-origin.
 """
 
+from ...i18n.languages import N_
 from ...refusal import Refusal
 from .. import views
 from ..openapi import API_PREFIX, DELETE_TOKEN_HEADER, openapi_document
@@ -61,7 +62,10 @@ class ApiHandler(BaseHandler):
         """A CORS preflight: allowed origins learn the methods and headers they may use."""
         if "Origin" in self.request.headers:
             if not self.allowed_origin():
-                raise Refusal(403, "cross-origin requests from this origin are not allowed")
+                raise Refusal(
+                    403, "origin_not_allowed",
+                    N_("cross-origin requests from this origin are not allowed"),
+                )  # fmt: skip
             self.set_header("Access-Control-Allow-Methods", ", ".join(self.methods))
             self.set_header("Access-Control-Allow-Headers", CORS_REQUEST_HEADERS)
             self.set_header("Access-Control-Max-Age", str(CORS_MAX_AGE_SECONDS))
@@ -90,18 +94,24 @@ class ApiImageHandler(ApiHandler):
     async def get(self, name: str) -> None:
         record = await self.find_image(name)
         if record is None:
-            raise Refusal(404, "no such image")
+            raise Refusal(404, "not_found", N_("no such image"))
         self.respond(json=views.image_json(record, self.base_url))
 
     async def delete(self, name: str) -> None:
         token = self.request.headers.get(DELETE_TOKEN_HEADER, "").strip()
         if not token:
-            raise Refusal(400, f"send the image's delete token in the {DELETE_TOKEN_HEADER} header")
+            raise Refusal(
+                400, "missing_delete_token",
+                N_("send the image's delete token in the {header} header"),
+                header=DELETE_TOKEN_HEADER,
+            )  # fmt: skip
         record = await self.find_image(name)
         if record is None:
-            raise Refusal(404, "no such image")
+            raise Refusal(404, "not_found", N_("no such image"))
         if not self.ctx.uploads.token_matches(record, token):
-            raise Refusal(403, "the delete token does not match this image")
+            raise Refusal(
+                403, "wrong_delete_token", N_("the delete token does not match this image")
+            )
         await self.delete_image(record, by="api")
         self.respond(json={"deleted": name})
 
@@ -115,4 +125,4 @@ class OpenApiHandler(ApiHandler):
 
 class ApiNotFoundHandler(ApiHandler):
     def prepare(self) -> None:
-        raise Refusal(404, "no such API endpoint; see /api/openapi.json")
+        raise Refusal(404, "not_found", N_("no such API endpoint; see /api/openapi.json"))

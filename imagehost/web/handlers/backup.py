@@ -5,6 +5,7 @@ from dataclasses import asdict
 from tornado.iostream import StreamClosedError
 
 from ...backups.service import BackupStatus
+from ...i18n.languages import N_
 from ...refusal import Refusal
 from .admin import AdminHandler
 
@@ -44,7 +45,7 @@ class BackupFileHandler(AdminHandler):
         try:
             backup = await self.ctx.backups.open(name)
         except FileNotFoundError:
-            raise Refusal(404, "no such backup") from None
+            raise Refusal(404, "not_found", N_("no such backup")) from None
         try:
             self.set_header("Content-Type", "application/x-tar")
             self.set_header("Content-Disposition", f'attachment; filename="{name}"')

@@ -7,14 +7,14 @@ from http import HTTPStatus
 import tornado.locale
 from loguru import logger
 from tornado.escape import json_encode
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
-from ...cards import Card, facts, human_size
+from ...cards import Card, facts
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
 from ...i18n import formats
 from ...i18n.catalogs import script_catalogue
-from ...i18n.languages import LANGUAGES, choose_language, language_name
+from ...i18n.languages import LANGUAGES, N_, choose_language, language_name
 from ...images.check import ImageRejected
 from ...logsetup import one_line, redact
 from ...refusal import Refusal
@@ -93,17 +93,17 @@ class BaseHandler(RequestHandler):
 
     def get_template_namespace(self) -> dict:
         namespace = super().get_template_namespace()
-        locale = self.locale
+        language, translate = self.locale.code, self.locale.translate
         namespace.update(
-            facts=facts,
-            human_size=human_size,
+            facts=partial(facts, language=language, translate=translate),
             image_path=image_path,
-            number=partial(formats.number, locale=locale),
-            size=partial(formats.size, locale=locale),
-            images=partial(formats.images, locale=locale),
-            date_time=partial(formats.date_time, locale=locale),
+            number=partial(formats.number, language=language),
+            size=partial(formats.size, language=language, translate=translate),
+            image_count=partial(formats.image_count, language=language, translate=translate),
+            byte_count=partial(formats.byte_count, language=language, translate=translate),
+            date_time=partial(formats.date_time, language=language),
             languages=[(code, language_name(code)) for code in LANGUAGES],
-            script_messages=script_catalogue(locale),
+            script_messages=script_catalogue(self.locale),
         )
         return namespace
 
@@ -195,16 +195,13 @@ class BaseHandler(RequestHandler):
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs["exc_info"][1] if "exc_info" in kwargs else None
-        known = answer_for(exc)
-        if known is not None:
-            status_code, message = known
-            self.set_status(status_code)
-        else:
-            message = error_message(status_code, exc)
+        refusal = refusal_for(exc, status_code, self.request.method or "")
+        self.set_status(refusal.status)
+        message = refusal.text(self.locale.code, self.locale.translate)
         self.clear_header("Content-Disposition")
         self.respond(
-            json={"error": message}, text=f"error: {message}\n",
-            page="error.html", fragment="_error.html", status=status_code, message=message,
+            json={"error": message, "code": refusal.code}, text=f"error: {message}\n",
+            page="error.html", fragment="_error.html", status=refusal.status, message=message,
         )  # fmt: skip
 
 
@@ -212,25 +209,46 @@ class BaseHandler(RequestHandler):
 ANSWERED = (Refusal, ImageRejected, DatabaseUnavailable, StorageFull)
 
 
-def answer_for(exc: BaseException | None) -> tuple[int, str] | None:
-    """The status and message a known failure is answered with; None for any other."""
-    if isinstance(exc, (Refusal, ImageRejected)):
-        return exc.status, exc.message
+def refusal_for(exc: BaseException | None, status: int = 500, method: str = "") -> Refusal:
+    """Every failure as the Refusal it is answered with: ours as raised; the database's,
+    the storage's and Tornado's own (XSRF, a missing field, a method) given a code and words."""
+    if isinstance(exc, Refusal):
+        return exc
+    if isinstance(exc, ImageRejected):
+        return Refusal(exc.status, exc.code, exc.template, **exc.values)
     if isinstance(exc, DatabaseUnavailable):
-        return 503, "the database is unavailable; nothing was stored, please try again shortly"
+        return Refusal(
+            503, "database_unavailable",
+            N_("the database is unavailable; nothing was stored, please try again shortly"),
+        )  # fmt: skip
     if isinstance(exc, StorageFull):
-        return 507, "the server's image storage is full; nothing was stored"
-    return None
-
-
-def error_message(status_code: int, exc: BaseException | None) -> str:
-    """An HTTPError's own message (Tornado's and ours), else the status's phrase."""
-    if isinstance(exc, HTTPError) and exc.log_message:
-        return exc.log_message % exc.args if exc.args else exc.log_message
-    try:
-        return HTTPStatus(status_code).phrase.lower()
-    except ValueError:
-        return "error"
+        return Refusal(
+            507, "storage_full", N_("the server's image storage is full; nothing was stored")
+        )
+    if isinstance(exc, MissingArgumentError):
+        return Refusal(
+            400, "malformed_request", N_("the request lacks its '{name}' field"), name=exc.arg_name
+        )
+    detail = exc.log_message % exc.args if isinstance(exc, HTTPError) and exc.log_message else ""
+    if status == 403 and "xsrf" in detail.lower():
+        return Refusal(
+            403, "xsrf",
+            N_("the request carries this site's cookies but not its XSRF token ({detail}); "
+               "reload the page and try again"),
+            detail=detail,
+        )  # fmt: skip
+    if status == 405:
+        return Refusal(
+            405, "method_not_allowed", N_("this URL does not take {method} requests"),
+            method=method,
+        )  # fmt: skip
+    if status == 404:
+        return Refusal(404, "not_found", N_("no such page"))
+    if status < 500:
+        phrase = HTTPStatus(status).phrase.lower() if status in HTTPStatus else "error"
+        return Refusal(status, "malformed_request", N_("the request was refused ({detail})"),
+                       detail=detail or phrase)  # fmt: skip
+    return Refusal(status, "server_error", N_("the server failed to answer this request"))
 
 
 def log_request(handler: RequestHandler) -> None:
@@ -247,4 +265,4 @@ def log_request(handler: RequestHandler) -> None:
 
 class NotFoundHandler(BaseHandler):
     def prepare(self) -> None:
-        raise Refusal(404, "no such page")
+        raise refusal_for(None, 404)

@@ -3,6 +3,7 @@
 from loguru import logger
 
 from ...gallery import owner_page
+from ...i18n.languages import N_
 from ...refusal import Refusal
 from .base import BaseHandler
 
@@ -32,7 +33,7 @@ class OwnerDeleteHandler(BaseHandler):
         record = await self.find_image(name)
         if record is None or not owner or record.owner != owner:
             logger.warning(f"owner delete refused ip={self.request.remote_ip} name={name}")
-            raise Refusal(404, "no such image among your uploads")
+            raise Refusal(404, "not_found", N_("no such image among your uploads"))
         await self.delete_image(record, by="owner")
         self.respond(page="deleted.html", fragment="_deleted_card.html", name=name)
 

@@ -1,7 +1,7 @@
 """The delete-by-link page, the language switcher and the health check."""
 
 from ...database import DatabaseUnavailable
-from ...i18n.languages import LANGUAGES
+from ...i18n.languages import LANGUAGES, N_
 from ...refusal import Refusal
 from .base import LANGUAGE_COOKIE, BaseHandler
 
@@ -26,7 +26,7 @@ class DeleteByTokenHandler(BaseHandler):
     async def find(self, name: str, token: str):
         record = await self.find_image(name)
         if record is None or not self.ctx.uploads.token_matches(record, token):
-            raise Refusal(404, "no such image, or the delete link is wrong")
+            raise Refusal(404, "not_found", N_("no such image, or the delete link is wrong"))
         return record
 
     async def get(self, name: str, token: str) -> None:
@@ -49,7 +49,10 @@ class LanguageHandler(BaseHandler):
     def post(self) -> None:
         language = self.get_body_argument("language", "")
         if language not in LANGUAGES:
-            raise Refusal(400, f"no such language; this site speaks {', '.join(LANGUAGES)}")
+            raise Refusal(
+                400, "unsupported_language", N_("no such language; this site speaks {languages}"),
+                languages=", ".join(LANGUAGES),
+            )  # fmt: skip
         self.set_cookie(
             LANGUAGE_COOKIE, language, expires_days=ONE_YEAR_DAYS, httponly=True,
             samesite="Lax", secure=self.request.protocol == "https",

@@ -6,13 +6,13 @@ from contextlib import contextmanager
 from loguru import logger
 from tornado.web import stream_request_body
 
+from ...i18n.languages import N_
 from ...logsetup import one_line
 from ...refusal import Refusal
-from ...settings import MIB
 from ...uploads import Upload
 from .. import views
 from ..multipart import boundary_of, parse_multipart, single_file
-from .base import ANSWERED, BaseHandler, answer_for
+from .base import ANSWERED, BaseHandler, refusal_for
 
 
 @stream_request_body
@@ -40,7 +40,7 @@ class UploadReceiver(BaseHandler):
             declared = self.request.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 # Answer before reading the body: a 40 MiB body is never read.
-                raise Refusal(413, self.too_large_message())
+                raise self.too_large()
             self._boundary = boundary_of(self.request.headers.get("Content-Type", ""))
         # Tornado reads a streamed body only once prepare() returns: waiting here is what
         # bounds how many bodies this process holds.
@@ -79,7 +79,7 @@ class UploadReceiver(BaseHandler):
         """Parse the body, check XSRF (when cookies came), store the one file; log either way."""
         with self.refusals_logged():
             if self._too_large:
-                raise Refusal(413, self.too_large_message())
+                raise self.too_large()
             body = b"".join(self._chunks)
             self._chunks.clear()
             parts = parse_multipart(body, self._boundary)
@@ -105,7 +105,7 @@ class UploadReceiver(BaseHandler):
             yield
         except ANSWERED as exc:
             size = self._received if self._file_size is None else self._file_size
-            self.log_result("refused", size, "-", answer_for(exc)[1])
+            self.log_result("refused", size, "-", refusal_for(exc).message)
             raise
 
     def log_result(self, result: str, size: int, name: str, reason: str = "") -> None:
@@ -117,9 +117,12 @@ class UploadReceiver(BaseHandler):
             line += f" reason={one_line(reason)}"
         (logger.info if result == "accepted" else logger.warning)(line)
 
-    def too_large_message(self) -> str:
-        limit = self.ctx.settings.max_upload_bytes
-        return f"the file is too large; the limit is {limit:,} bytes ({limit / MIB:g} MiB)"
+    def too_large(self) -> Refusal:
+        return Refusal(
+            413, "too_large",
+            N_("the file is too large; the limit is {limit:,} bytes ({limit:size})"),
+            limit=self.ctx.settings.max_upload_bytes,
+        )  # fmt: skip
 
 
 class UploadHandler(UploadReceiver):
