@@ -1,6 +1,7 @@
 # The two commands: `make run` (the local stack) and `make test` (every test layer).
 # Both set up what they need: a .venv with Python >= 3.12, the pinned requirements, nginx
-# (and Chromium for the browser tests, curl for the client tests) from Debian when missing.
+# (and Chromium for the browser tests, curl for the client tests, Ceph's RADOS Gateway as the
+# tests' S3 server) from Debian when missing.
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -70,6 +71,7 @@ system-deps:
 
 system-deps-test:
 	@scripts/system-deps.sh nginx chromium curl wrk
+	@scripts/ceph-rgw.sh install
 
 # One benchmark: `make bench-upload` (see README, Benchmarks); `make bench` runs them all.
 $(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed
