@@ -5,12 +5,14 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from loguru import logger
 
 from imagehost.dev.devstack import LocalStack, free_port
+from imagehost.dev.rgw import CephRGW
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
 from tests.stack import Http, stack_env
@@ -31,6 +33,25 @@ def mongo_uri(tmp_path_factory):
     """One embedded nx-27017 server for the session; each test uses its own database."""
     with EmbeddedMongo(tmp_path_factory.mktemp("db")) as server:
         yield server.uri
+
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory):
+    """One Ceph RADOS Gateway for the session (scripts/ceph-rgw.sh): a real S3 server."""
+    with CephRGW(tmp_path_factory.mktemp("rgw")) as gateway:
+        yield gateway
+
+
+@pytest.fixture(scope="session")
+def s3_config(rgw):
+    """A bucket on the session's gateway; each test that uses it takes a prefix of its own."""
+    return rgw.config("tests")
+
+
+@pytest.fixture
+def s3_prefix_config(s3_config):
+    """The session's bucket under a fresh prefix: a test sees only its own objects."""
+    return replace(s3_config, prefix=f"t-{uuid.uuid4().hex[:12]}/images")
 
 
 @pytest.fixture

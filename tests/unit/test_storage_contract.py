@@ -1,28 +1,25 @@
 """The Storage contract: what uploads, deletes, backups, restores and the consistency check rely
-on. Every backend runs these tests: add it to BACKENDS (a function of a fresh temp folder)."""
+on. Every backend runs these tests: LocalStorage on a temp folder, S3Storage on a real Ceph RGW."""
 
 import asyncio
 import os
-from collections.abc import Callable
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
+from imagehost.s3storage import S3Storage
 from imagehost.storage import LocalStorage, Storage
-
-BACKENDS: dict[str, Callable[[Path], Storage]] = {
-    "local": lambda folder: LocalStorage(folder),
-}
 
 NAME = "AAAAAAAAAAAAAAAA.jpg"
 THUMB = "AAAAAAAAAAAAAAAA.thumb.jpg"
 OTHER = "BBBBBBBBBBBBBBBB.png"
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=["local", "s3"])
 def storage(request, tmp_path) -> Storage:
-    return BACKENDS[request.param](tmp_path)
+    if request.param == "s3":
+        return S3Storage(request.getfixturevalue("s3_prefix_config"))
+    return LocalStorage(tmp_path)
 
 
 def read_all(storage: Storage, name: str, chunk: int = 7) -> bytes:
@@ -51,6 +48,17 @@ async def test_a_taken_name_is_refused_and_keeps_its_bytes_unless_replaced(stora
     assert await asyncio.to_thread(read_all, storage, NAME) == b"first"
     await storage.put(NAME, b"third", replace=True)
     assert await asyncio.to_thread(read_all, storage, NAME) == b"third"
+
+
+async def test_of_two_puts_racing_for_one_name_one_wins_whole(storage):
+    first, second = os.urandom(300_000), os.urandom(300_000)
+    results = await asyncio.gather(
+        storage.put(NAME, first), storage.put(NAME, second), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, FileExistsError)]
+    assert len(refused) == 1 and results.count(None) == 1
+    winner = first if results[0] is None else second
+    assert await asyncio.to_thread(read_all, storage, NAME, 65536) == winner
 
 
 async def test_delete_says_whether_there_was_a_file(storage):
