@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from .adminauth import AdminAuth
 from .backups.service import BackupService
 from .database import ImageRepository, open_client
+from .s3storage import S3Storage
 from .settings import Settings
 from .storage import LocalStorage, Storage
 from .tuning import lower_thread_priority
@@ -44,7 +45,7 @@ async def build_context(settings: Settings):
     disk = ThreadPoolExecutor(settings.disk_threads, thread_name_prefix="disk")
     try:
         repo = ImageRepository(client, settings.mongodb_db)
-        storage = LocalStorage(settings.images_dir, disk)
+        storage = S3Storage(settings.s3) if settings.s3 else LocalStorage(settings.images_dir, disk)
         limits = UploadLimits(
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )

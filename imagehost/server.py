@@ -22,6 +22,7 @@ from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
 from .migrations import wait_for_database
+from .s3storage import StorageError
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .supervisor import supervise
 from .tuning import return_big_buffers_to_the_os
@@ -47,6 +48,11 @@ def cookie_secret(settings: Settings) -> str:
 async def startup_check(settings: Settings) -> None:
     """Run the consistency check in report mode and log it: once, before any worker serves."""
     async with build_context(settings) as ctx:
+        if settings.s3:
+            try:
+                await ctx.storage.check()
+            except StorageError as exc:
+                raise SettingsError(str(exc)) from None
         await wait_for_database(ctx.repo)
         try:
             report = await check_consistency(ctx.repo, ctx.storage)

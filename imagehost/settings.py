@@ -4,6 +4,7 @@
 """
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import argon2
 
 from .i18n.languages import LANGUAGES
+from .s3storage import S3Config
 
 MIB = 1024 * 1024
 
@@ -57,7 +59,22 @@ DECLARED = [
     Setting("ADMIN_SESSION_HOURS", "12", "How long an admin login lasts, in hours."),
     Setting("BACKUP_KEEP", "7", "How many backups to keep (the oldest are deleted)."),
     Setting("DEFAULT_LANGUAGE", "en", "Language for readers whose choice and browser name none."),
+    Setting("STORAGE", "local", "Where image files live: local (IMAGES_DIR) or s3 (a bucket)."),
+    Setting("S3_ENDPOINT", "", "S3 endpoint URL (default AWS_ENDPOINT_URL, else AWS S3 itself)."),
+    Setting("S3_BUCKET", "", "Bucket for images (STORAGE=s3); it must exist."),
+    Setting("S3_PREFIX", "images", "Key prefix of images in the bucket (may be empty)."),
+    Setting("S3_REGION", "", "Bucket region (default AWS_REGION, else us-east-1)."),
+    Setting("S3_ACCESS_KEY_ID", "", "Access key (default AWS_ACCESS_KEY_ID)."),
+    Setting("S3_SECRET_ACCESS_KEY", "", "Secret key (default AWS_SECRET_ACCESS_KEY)."),
 ]
+
+# The standard AWS variables stand in for the S3_* ones left unset.
+AWS_FALLBACKS = {
+    "S3_ENDPOINT": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "S3_REGION": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "S3_ACCESS_KEY_ID": ("AWS_ACCESS_KEY_ID",),
+    "S3_SECRET_ACCESS_KEY": ("AWS_SECRET_ACCESS_KEY",),
+}
 
 MIN_ADMIN_PASSWORD = 8
 
@@ -93,6 +110,7 @@ class Settings:
     admin_session_hours: int
     backup_keep: int
     default_language: str
+    s3: S3Config | None = None  # set exactly when STORAGE=s3
 
     @property
     def admin_enabled(self) -> bool:
@@ -213,6 +231,50 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
         default_language=language,
+        s3=_s3(env, source),
+    )
+
+
+def _s3(env: dict, source) -> S3Config | None:
+    storage = env["STORAGE"].strip().lower()
+    if storage not in ("local", "s3"):
+        raise SettingsError(f"STORAGE must be local or s3, got {env['STORAGE']!r}")
+    if storage == "local":
+        return None
+    value = {}
+    for name in ("S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+        value[name] = env[name].strip() or next(
+            (source[alt].strip() for alt in AWS_FALLBACKS[name] if source.get(alt, "").strip()),
+            "",
+        )
+    endpoint = value["S3_ENDPOINT"].rstrip("/")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise SettingsError(
+                f"S3_ENDPOINT must be an http(s) URL without a path, got {endpoint!r}"
+            )
+    bucket = env["S3_BUCKET"].strip()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise SettingsError(
+            f"S3_BUCKET must be a bucket name (3-63 of a-z 0-9 . -), got {bucket!r}"
+            if bucket
+            else "STORAGE=s3 needs S3_BUCKET"
+        )
+    prefix = env["S3_PREFIX"].strip().strip("/")
+    segments = prefix.split("/") if prefix else []
+    if any(not re.fullmatch(r"[A-Za-z0-9._-]+", s) or s in (".", "..") for s in segments):
+        raise SettingsError(f"S3_PREFIX may hold only A-Z a-z 0-9 . _ - and /, got {prefix!r}")
+    for name in ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+        if not value[name]:
+            raise SettingsError(f"STORAGE=s3 needs {name} (or {AWS_FALLBACKS[name][0]})")
+    return S3Config(
+        endpoint=endpoint,
+        bucket=bucket,
+        prefix=prefix,
+        region=value["S3_REGION"] or "us-east-1",
+        access_key_id=value["S3_ACCESS_KEY_ID"],
+        secret_access_key=value["S3_SECRET_ACCESS_KEY"],
     )
 
 

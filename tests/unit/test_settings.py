@@ -82,3 +82,57 @@ def test_both_readmes_give_the_same_literal_defaults():
         return {name: default for name, default in rows if default.startswith("`")}
 
     assert literal("README.ru.md") == literal("README.md")
+
+
+S3_ENV = {
+    "STORAGE": "s3", "S3_BUCKET": "pics", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"
+}  # fmt: skip
+
+
+def test_local_storage_is_the_default_and_has_no_bucket(tmp_path):
+    assert load_settings({"VAR_DIR": str(tmp_path)}).s3 is None
+
+
+def test_s3_settings_are_read_with_their_defaults(tmp_path):
+    s3 = load_settings({"VAR_DIR": str(tmp_path), **S3_ENV, "S3_PREFIX": "/img/"}).s3
+    assert (s3.endpoint, s3.bucket, s3.prefix, s3.region) == ("", "pics", "img", "us-east-1")
+    assert (s3.access_key_id, s3.secret_access_key) == ("k", "s")
+    assert s3.key("a.jpg") == "img/a.jpg"
+    root = load_settings({"VAR_DIR": str(tmp_path), **S3_ENV, "S3_PREFIX": ""}).s3
+    assert root.key("a.jpg") == "a.jpg"
+
+
+def test_the_standard_aws_variables_stand_in_for_unset_s3_ones(tmp_path):
+    env = {
+        "VAR_DIR": str(tmp_path),
+        "STORAGE": "s3",
+        "S3_BUCKET": "pics",
+        "AWS_ACCESS_KEY_ID": "ak",
+        "AWS_SECRET_ACCESS_KEY": "sk",
+        "AWS_REGION": "eu-west-3",
+        "AWS_ENDPOINT_URL": "https://s3.example.org/",
+    }
+    s3 = load_settings(env).s3
+    assert (s3.access_key_id, s3.secret_access_key, s3.region) == ("ak", "sk", "eu-west-3")
+    assert s3.endpoint == "https://s3.example.org"
+    s3 = load_settings({**env, "S3_ACCESS_KEY_ID": "mine", "S3_REGION": "auto"}).s3
+    assert (s3.access_key_id, s3.region) == ("mine", "auto")
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"STORAGE": "ftp"}, "STORAGE must be local or s3"),
+        ({"S3_BUCKET": ""}, "STORAGE=s3 needs S3_BUCKET"),
+        ({"S3_BUCKET": "Not_A_Bucket"}, "S3_BUCKET must be a bucket name"),
+        ({"S3_ACCESS_KEY_ID": ""}, "STORAGE=s3 needs S3_ACCESS_KEY_ID (or AWS_ACCESS_KEY_ID)"),
+        ({"S3_SECRET_ACCESS_KEY": ""}, "needs S3_SECRET_ACCESS_KEY (or AWS_SECRET_ACCESS_KEY)"),
+        ({"S3_ENDPOINT": "s3.example.org"}, "S3_ENDPOINT must be an http(s) URL"),
+        ({"S3_ENDPOINT": "https://s3.example.org/bucket"}, "S3_ENDPOINT must be an http(s) URL"),
+        ({"S3_PREFIX": "a b"}, "S3_PREFIX may hold only"),
+        ({"S3_PREFIX": "a/../b"}, "S3_PREFIX may hold only"),
+    ],
+)
+def test_bad_s3_settings_say_which_and_why(tmp_path, changes, words):
+    with pytest.raises(SettingsError, match=re.escape(words)):
+        load_settings({"VAR_DIR": str(tmp_path), **S3_ENV, **changes})
