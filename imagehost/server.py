@@ -88,6 +88,30 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
         logger.info("stopped")
 
 
+def check_at_start(settings: Settings) -> int:
+    try:
+        asyncio.run(startup_check(settings))
+    except SettingsError as exc:
+        logger.error(str(exc))
+        return 1
+    return 0
+
+
+def in_child(job) -> int:
+    """Run `job` in a forked child and return its exit status. Object storage's client
+    (obstore) keeps a runtime of threads that a fork does not copy: the process that forks
+    the workers must never have started it."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = job()
+        finally:
+            logger.complete()
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
 def run_worker(settings: Settings, sockets: list, secret: str) -> int:
     try:
         asyncio.run(serve(settings, sockets, secret))
@@ -120,10 +144,7 @@ def main() -> int:
             sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
             # Read (or made) once, before the workers fork, so they all sign with one secret.
             secret = cookie_secret(settings)
-            try:
-                asyncio.run(startup_check(settings))
-            except SettingsError as exc:
-                logger.error(str(exc))
+            if in_child(lambda: check_at_start(settings)) != 0:
                 return 1
             if settings.workers == 1:
                 return run_worker(settings, sockets, secret)
