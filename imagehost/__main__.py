@@ -1,9 +1,10 @@
-"""Command line: `python -m imagehost [serve | check | backup | restore FILE | hash-password]`."""
+"""Command line: `python -m imagehost [serve | check | backup | restore FILE | hash-password |
+s3-setup]`."""
 
 import argparse
 import sys
 
-from .commands import hash_password_command, run_backup, run_check, run_restore
+from .commands import hash_password_command, run_backup, run_check, run_restore, run_s3_setup
 from .consistency import DEFAULT_GRACE
 from .server import main
 
@@ -46,6 +47,18 @@ def parser() -> argparse.ArgumentParser:
         "hash-password", help="print an argon2 hash for ADMIN_PASSWORD_HASH (reads stdin)"
     )
     hashing.set_defaults(run=lambda args: hash_password_command())
+    s3_setup = commands.add_parser(
+        "s3-setup",
+        help="set the bucket policy that lets nginx read the images prefix (STORAGE=s3)",
+        description=run_s3_setup.__doc__,
+    )
+    s3_setup.add_argument(
+        "--reader-ip",
+        default="",
+        help="allow anonymous reads only from this address or CIDR (nginx's, as the store "
+        "sees it), where the server supports aws:SourceIp conditions",
+    )
+    s3_setup.set_defaults(run=lambda args: run_s3_setup(args.reader_ip))
     return top
 
 

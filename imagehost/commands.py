@@ -1,5 +1,5 @@
 """The maintenance commands: `check [--fix]`, `backup` (for cron), `restore FILE [--replace]`,
-`hash-password`. Their arguments are parsed in __main__.py."""
+`hash-password`, `s3-setup`. Their arguments are parsed in __main__.py."""
 
 import asyncio
 import getpass
@@ -17,6 +17,7 @@ from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
 from .migrations import wait_for_database
+from .s3admin import S3AdminError, put_policy, read_policy
 from .server import settings_or_none
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
 
@@ -125,3 +126,24 @@ async def _check(settings, fix: bool, grace: float) -> int:
         after = await check_consistency(ctx.repo, ctx.storage, grace=grace)
         print(f"after the repair: {after.summary()}")
         return 0 if after.ok else 1
+
+
+def run_s3_setup(reader_ip: str = "") -> int:
+    """Set the bucket policy nginx needs: anonymous GETs of the images prefix, nothing else.
+
+    Exit status: 0 set, 1 the server refused it, 2 cannot run (bad settings, STORAGE=local).
+    """
+    settings = settings_or_none("imagehost s3-setup")
+    if settings is None:
+        return 2
+    if settings.s3 is None:
+        _say("imagehost s3-setup: STORAGE is local; set STORAGE=s3 and the S3_* settings")
+        return 2
+    policy = read_policy(settings.s3, reader_ip)
+    try:
+        put_policy(settings.s3, policy)
+    except (S3AdminError, OSError) as exc:
+        _say(f"imagehost s3-setup: {exc}")
+        return 1
+    _say(f"bucket policy set: anonymous GET of {policy['Statement'][0]['Resource']}")
+    return 0

@@ -7,11 +7,18 @@ under VAR_DIR, so an unprivileged or root user can run Debian's nginx in the for
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import ROOT
+from ..s3admin import endpoint_url
 from ..settings import Settings
 
 TEMPLATE = ROOT / "nginx" / "imagehost.conf.template"
+# The /images/ locations, one file per storage backend, included by TEMPLATE.
+IMAGES_TEMPLATES = {
+    "local": ROOT / "nginx" / "images-local.conf.template",
+    "s3": ROOT / "nginx" / "images-s3.conf.template",
+}
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
@@ -21,17 +28,24 @@ def retry_after(rate_per_minute: int) -> int:
 
 
 def template_variables(
-    settings: Settings, listen: str, upstream: str, static_dir: Path, access_log: str = ""
+    settings: Settings,
+    listen: str,
+    upstream: str,
+    static_dir: Path,
+    access_log: str = "",
+    images_locations: str = "",
 ) -> dict:
-    """The values the template needs, all derived from the app's settings.
+    """The values the templates need, all derived from the app's settings.
 
-    `access_log` defaults to LOGS_DIR/nginx-access.log (the container logs to its stdout).
+    `access_log` defaults to LOGS_DIR/nginx-access.log (the container logs to its stdout);
+    `images_locations` is where the rendered /images/ file is.
     """
     limit = settings.max_upload_bytes
     return {
         "LISTEN_PORT": listen,
         "APP_UPSTREAM": upstream,
-        "IMAGES_DIR": str(settings.images_dir),
+        "IMAGES_LOCATIONS": images_locations,
+        **images_variables(settings),
         "STATIC_DIR": str(static_dir),
         "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
         "MAX_UPLOAD_TEXT": f"{limit} bytes",
@@ -43,6 +57,23 @@ def template_variables(
         "LOGIN_BURST": str(settings.login_burst),
         "LOGIN_RETRY_AFTER": str(retry_after(settings.login_rate_per_minute)),
     }
+
+
+def images_variables(settings: Settings) -> dict:
+    """The /images/ file's values: the images folder, or how nginx reaches the bucket."""
+    if settings.s3 is None:
+        return {"IMAGES_DIR": str(settings.images_dir)}
+    origin = urlsplit(endpoint_url(settings.s3))
+    path = "/" + settings.s3.bucket + (f"/{settings.s3.prefix}" if settings.s3.prefix else "")
+    return {
+        "S3_ORIGIN": f"{origin.scheme}://{origin.netloc}",
+        "S3_HOST": origin.netloc,
+        "S3_OBJECT_PATH": path,
+    }
+
+
+def images_template(settings: Settings) -> Path:
+    return IMAGES_TEMPLATES["s3" if settings.s3 else "local"]
 
 
 def render(template: str, variables: dict) -> str:
@@ -62,12 +93,15 @@ def write_local_config(
 ) -> Path:
     """Write nginx.conf (and the rendered server) under `run_dir`; returns nginx.conf's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    images = run_dir / "imagehost-images.conf"
     variables = template_variables(
         settings,
         listen=f"{listen_host}:{http_port}",
         upstream=f"127.0.0.1:{app_port}",
         static_dir=ROOT / "static",
+        images_locations=str(images),
     )
+    images.write_text(render(images_template(settings).read_text(), variables))
     server = run_dir / "imagehost.conf"
     server.write_text(render(TEMPLATE.read_text(), variables))
     return write_main_config(settings, run_dir, server)

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from imagehost.dev.nginxconf import (
+    IMAGES_TEMPLATES,
     ROOT,
     TEMPLATE,
     render,
@@ -73,7 +74,8 @@ def test_retry_after_is_the_time_one_more_request_takes_rounded_up(rate, seconds
 def test_compose_gives_nginx_every_variable_the_template_needs():
     compose = (ROOT / "compose.yaml").read_text()
     nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
-    needed = set(re.findall(r"\$\{([A-Z_]+)\}", TEMPLATE.read_text())) - set(DERIVED)
+    text = TEMPLATE.read_text() + IMAGES_TEMPLATES["local"].read_text()
+    needed = set(re.findall(r"\$\{([A-Z_]+)\}", text)) - set(DERIVED)
     missing = [name for name in needed if f"{name}:" not in nginx_service]
     assert missing == []
 
@@ -84,9 +86,15 @@ SMALLEST_LIMITS = {
     "LOGIN_RATE_PER_MINUTE": "1",
     "LOGIN_BURST": "1",
 }
+S3_ENV = {
+    "STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "pics",
+    "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s",
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("env", [{}, SMALLEST_LIMITS], ids=["defaults", "smallest-limits"])
+@pytest.mark.parametrize(
+    "env", [{}, SMALLEST_LIMITS, S3_ENV], ids=["defaults", "smallest-limits", "s3"]
+)
 def test_local_config_is_accepted_by_nginx(tmp_path, env):
     from imagehost.dev.devstack import find_nginx
 
@@ -136,3 +144,19 @@ def test_compose_passes_the_rate_limits_from_the_same_settings():
     for name in ("UPLOAD_RATE_PER_MINUTE", "UPLOAD_BURST", "LOGIN_RATE_PER_MINUTE", "LOGIN_BURST"):
         default = getattr(load_settings({}), name.lower())
         assert f"{name}: ${{{name}:-{default}}}" in nginx_service
+
+
+def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
+    def images_file(**env: str) -> str:
+        settings = load_settings({"VAR_DIR": str(tmp_path), **env})
+        write_local_config(settings, http_port=18080, app_port=18000, run_dir=tmp_path / "ng")
+        return (tmp_path / "ng" / "imagehost-images.conf").read_text()
+
+    assert f"alias {tmp_path}/images/$image_name;" in images_file()
+    s3 = images_file(**S3_ENV, S3_PREFIX="a/b")
+    assert "rewrite ^ /pics/a/b/$image_name break;" in s3
+    assert "proxy_pass http://127.0.0.1:9;" in s3
+    assert "proxy_set_header Host 127.0.0.1:9;" in s3
+    aws = images_file(**{**S3_ENV, "S3_ENDPOINT": ""}, S3_REGION="eu-west-3", S3_PREFIX="")
+    assert "proxy_pass https://s3.eu-west-3.amazonaws.com;" in aws
+    assert "rewrite ^ /pics/$image_name break;" in aws
