@@ -16,6 +16,8 @@ import bson
 from imagehost.backups import writer as writer_module
 from imagehost.backups.records import RawRecords, split_documents
 from imagehost.database import ImageRecord
+from tests import images
+from tests.images import multipart
 
 # Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).
 MONGODUMP = Path(__file__).resolve().parent / "data" / "mongodump"
@@ -95,3 +97,17 @@ def slow_copy(monkeypatch, seconds_per_record: float) -> None:
         return copy_files(self, record, entries)
 
     monkeypatch.setattr(writer_module._Copy, "record", slowly)
+
+
+async def upload_three(client) -> list[dict]:
+    bodies = []
+    for data, name in (
+        (images.jpeg((90, 60)), "photo.jpg"),
+        (images.png((30, 20), mode="RGBA"), "logo.png"),
+        (images.gif(frames=3), "anim.gif"),
+    ):
+        body, ctype = multipart([("file", name, data)])
+        response = await client.upload(body, ctype, accept="application/json")
+        assert response.code == 201
+        bodies.append(json.loads(response.body))
+    return bodies

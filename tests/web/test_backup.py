@@ -38,26 +38,13 @@ from tests.backups import (
     rewrite_backup,
     slow_copy,
     stored_files,
+    upload_three,
     wipe,
     write_backup,
 )
 from tests.conftest import ROOT
 from tests.images import multipart
 from tests.unit.mongodump_reader import FormatError, parse_archive
-
-
-async def upload_three(client) -> list[dict]:
-    bodies = []
-    for data, name in (
-        (images.jpeg((90, 60)), "photo.jpg"),
-        (images.png((30, 20), mode="RGBA"), "logo.png"),
-        (images.gif(frames=3), "anim.gif"),
-    ):
-        body, ctype = multipart([("file", name, data)])
-        response = await client.upload(body, ctype, accept="application/json")
-        assert response.code == 201
-        bodies.append(json.loads(response.body))
-    return bodies
 
 
 async def finished_backup(ctx) -> Path:

@@ -8,6 +8,7 @@ import time
 from PIL import Image
 
 from imagehost.consistency import check_consistency, repair
+from imagehost.server import build_context
 from tests import images
 from tests.conftest import free_port, run_imagehost
 
@@ -126,3 +127,27 @@ def test_the_check_command_says_when_the_database_is_down(settings):
     result = run_check(down, env={"DB_TIMEOUT_MS": "300"})
     assert result.returncode == 2
     assert "the database is unavailable" in result.stderr
+
+
+async def test_on_object_storage_the_check_lists_the_bucket_and_repairs_it(
+    settings, s3_prefix_config
+):
+    async with build_context(settings.replace(s3=s3_prefix_config)) as ctx:
+        await ctx.repo.ensure_indexes()
+        first, second, _ = await store(ctx, 3)
+        orphan = "AAAAAAAAAAAAAAAA.png"
+        await ctx.storage.put(orphan, images.png())
+        await ctx.storage.delete(first.name)
+        await ctx.storage.delete(second.thumbnail)
+        report = await check_consistency(ctx.repo, ctx.storage)
+        assert (report.records, report.files) == (3, 5)
+        assert report.orphan_files == [orphan] and report.temp_files == []
+        assert report.missing_images == [first.name]
+        assert report.missing_thumbnails == [second.name]
+
+        await repair(ctx.uploads, report)
+        after = await check_consistency(ctx.repo, ctx.storage)
+        assert after.ok, after.details()
+        assert not await ctx.storage.exists(orphan)
+        assert await ctx.storage.exists(second.thumbnail)
+        assert not list(ctx.settings.images_dir.iterdir())  # nothing went to the folder
