@@ -1,10 +1,17 @@
 """Command line: `python -m imagehost [serve | check | backup | restore FILE | hash-password |
-s3-setup]`."""
+s3-setup | migrate-storage --to s3]`."""
 
 import argparse
 import sys
 
-from .commands import hash_password_command, run_backup, run_check, run_restore, run_s3_setup
+from .commands import (
+    hash_password_command,
+    run_backup,
+    run_check,
+    run_migrate,
+    run_restore,
+    run_s3_setup,
+)
 from .consistency import DEFAULT_GRACE
 from .server import main
 
@@ -59,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
         "sees it), where the server supports aws:SourceIp conditions",
     )
     s3_setup.set_defaults(run=lambda args: run_s3_setup(args.reader_ip))
+    migrate = commands.add_parser(
+        "migrate-storage",
+        help="copy IMAGES_DIR's files into the bucket (resumable, each object verified)",
+        description=run_migrate.__doc__,
+    )
+    migrate.add_argument("--to", choices=["s3"], required=True, help="the storage to copy into")
+    migrate.set_defaults(run=lambda args: run_migrate())
     return top
 
 

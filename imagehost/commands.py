@@ -1,5 +1,6 @@
 """The maintenance commands: `check [--fix]`, `backup` (for cron), `restore FILE [--replace]`,
-`hash-password`, `s3-setup`. Their arguments are parsed in __main__.py."""
+`hash-password`, `s3-setup`, `migrate-storage --to s3`. Their arguments are parsed in
+__main__.py."""
 
 import asyncio
 import getpass
@@ -16,10 +17,13 @@ from .context import build_context
 from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
+from .migrate import migrate
 from .migrations import wait_for_database
 from .s3admin import S3AdminError, put_policy, read_policy
+from .s3storage import S3Storage, StorageError
 from .server import settings_or_none
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
+from .storage import LocalStorage
 
 
 def _say(line: str) -> None:
@@ -128,16 +132,22 @@ async def _check(settings, fix: bool, grace: float) -> int:
         return 0 if after.ok else 1
 
 
+def _s3_settings(command: str) -> Settings | None:
+    """The settings, when they name a bucket; None after saying what is missing."""
+    settings = settings_or_none(f"imagehost {command}")
+    if settings is not None and settings.s3 is None:
+        _say(f"imagehost {command}: set STORAGE=s3 and the S3_* settings of the bucket")
+        return None
+    return settings
+
+
 def run_s3_setup(reader_ip: str = "") -> int:
     """Set the bucket policy nginx needs: anonymous GETs of the images prefix, nothing else.
 
     Exit status: 0 set, 1 the server refused it, 2 cannot run (bad settings, STORAGE=local).
     """
-    settings = settings_or_none("imagehost s3-setup")
+    settings = _s3_settings("s3-setup")
     if settings is None:
-        return 2
-    if settings.s3 is None:
-        _say("imagehost s3-setup: STORAGE is local; set STORAGE=s3 and the S3_* settings")
         return 2
     policy = read_policy(settings.s3, reader_ip)
     try:
@@ -147,3 +157,26 @@ def run_s3_setup(reader_ip: str = "") -> int:
         return 1
     _say(f"bucket policy set: anonymous GET of {policy['Statement'][0]['Resource']}")
     return 0
+
+
+def run_migrate() -> int:
+    """Copy every image and thumbnail of IMAGES_DIR into the bucket of the S3_* settings,
+    checking each object's size and sha256; the folder is left as it is. Run it again to
+    resume. Exit status: 0 all copied, 1 some failed, 2 cannot run."""
+    settings = _s3_settings("migrate-storage")
+    if settings is None:
+        return 2
+    source, target = LocalStorage(settings.images_dir), S3Storage(settings.s3)
+
+    async def job() -> int:
+        try:
+            await target.check()
+        except StorageError as exc:
+            _say(f"imagehost migrate-storage: {exc}")
+            return 2
+        _say(f"copying {settings.images_dir} into {settings.s3.bucket}/{settings.s3.key('')}")
+        report = await migrate(source, target, say=_say)
+        _say(report.summary())
+        return 0 if report.ok else 1
+
+    return asyncio.run(job())
