@@ -5,6 +5,7 @@
 
 import os
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,7 +35,7 @@ DECLARED = [
     Setting("MONGODB_DB", "imagehost", "Database name."),
     Setting("VAR_DIR", "./var", "Base folder for local state (images, logs, backups, db)."),
     Setting("IMAGES_DIR", "", "Where image files live (default VAR_DIR/images)."),
-    Setting("LOGS_DIR", "", "Where app.log is written (default VAR_DIR/logs)."),
+    Setting("LOGS_DIR", "", "Where app.log is written (default VAR_DIR/logs; STORAGE=s3: /HOST)."),
     Setting("BACKUP_DIR", "", "Where backups are written (default VAR_DIR/backups)."),
     Setting("DB_DIR", "", "Embedded database folder (default VAR_DIR/db)."),
     Setting("HOST", "127.0.0.1", "Address the app listens on."),
@@ -201,12 +202,22 @@ def load_settings(environ: dict | None = None) -> Settings:
 
     var_dir = Path(env["VAR_DIR"].strip() or "./var").absolute()
     workers = _int(env, "WORKERS", 0, 64) or (os.cpu_count() or 1)
+    s3 = _s3(env, source)
+    logs_dir = _folder(env, "LOGS_DIR", var_dir, "logs")
+    if s3 is not None:
+        # Replicas share the logs volume: each writes (and rotates) its own app.log.
+        logs_dir = logs_dir / socket.gethostname()
+        if not env["COOKIE_SECRET"].strip():
+            raise SettingsError(
+                "STORAGE=s3 lets several replicas serve the site: set COOKIE_SECRET, the same "
+                "long random value on every one (a generated secret would differ per host)"
+            )
     return Settings(
         mongodb_uri=uri,
         mongodb_db=db_name,
         var_dir=var_dir,
         images_dir=_folder(env, "IMAGES_DIR", var_dir, "images"),
-        logs_dir=_folder(env, "LOGS_DIR", var_dir, "logs"),
+        logs_dir=logs_dir,
         backup_dir=_folder(env, "BACKUP_DIR", var_dir, "backups"),
         db_dir=_folder(env, "DB_DIR", var_dir, "db"),
         host=env["HOST"].strip(),
@@ -231,7 +242,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
         default_language=language,
-        s3=_s3(env, source),
+        s3=s3,
     )
 
 

@@ -88,7 +88,7 @@ SMALLEST_LIMITS = {
 }
 S3_ENV = {
     "STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "pics",
-    "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s",
+    "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s", "COOKIE_SECRET": "c" * 40,
 }  # fmt: skip
 
 

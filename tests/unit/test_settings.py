@@ -1,4 +1,5 @@
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,8 @@ def test_both_readmes_give_the_same_literal_defaults():
 
 
 S3_ENV = {
-    "STORAGE": "s3", "S3_BUCKET": "pics", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"
+    "STORAGE": "s3", "S3_BUCKET": "pics", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s",
+    "COOKIE_SECRET": "c" * 40,
 }  # fmt: skip
 
 
@@ -102,6 +104,12 @@ def test_s3_settings_are_read_with_their_defaults(tmp_path):
     assert root.key("a.jpg") == "a.jpg"
 
 
+def test_with_s3_each_replica_logs_in_a_folder_named_by_its_host(tmp_path):
+    settings = load_settings({"VAR_DIR": str(tmp_path), **S3_ENV})
+    assert settings.logs_dir == tmp_path / "logs" / socket.gethostname()
+    assert load_settings({"VAR_DIR": str(tmp_path)}).logs_dir == tmp_path / "logs"
+
+
 def test_the_standard_aws_variables_stand_in_for_unset_s3_ones(tmp_path):
     env = {
         "VAR_DIR": str(tmp_path),
@@ -111,6 +119,7 @@ def test_the_standard_aws_variables_stand_in_for_unset_s3_ones(tmp_path):
         "AWS_SECRET_ACCESS_KEY": "sk",
         "AWS_REGION": "eu-west-3",
         "AWS_ENDPOINT_URL": "https://s3.example.org/",
+        "COOKIE_SECRET": "c" * 40,
     }
     s3 = load_settings(env).s3
     assert (s3.access_key_id, s3.secret_access_key, s3.region) == ("ak", "sk", "eu-west-3")
@@ -131,6 +140,10 @@ def test_the_standard_aws_variables_stand_in_for_unset_s3_ones(tmp_path):
         ({"S3_ENDPOINT": "https://s3.example.org/bucket"}, "S3_ENDPOINT must be an http(s) URL"),
         ({"S3_PREFIX": "a b"}, "S3_PREFIX may hold only"),
         ({"S3_PREFIX": "a/../b"}, "S3_PREFIX may hold only"),
+        (
+            {"COOKIE_SECRET": ""},
+            "STORAGE=s3 lets several replicas serve the site: set COOKIE_SECRET",
+        ),
     ],
 )
 def test_bad_s3_settings_say_which_and_why(tmp_path, changes, words):

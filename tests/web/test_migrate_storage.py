@@ -22,6 +22,7 @@ async def test_every_file_is_copied_verified_and_a_second_run_resumes(ctx, rgw, 
         **rgw.env(s3_prefix_config),
         "VAR_DIR": str(ctx.settings.var_dir),
         "MONGODB_URI": ctx.settings.mongodb_uri,
+        "COOKIE_SECRET": ctx.settings.cookie_secret,
     }
     done = await asyncio.to_thread(run_imagehost, env, "migrate-storage", "--to", "s3")
     assert done.returncode == 0, done.stderr
