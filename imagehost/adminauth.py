@@ -1,17 +1,18 @@
 """Admin sign-in: the password checked against an argon2 hash on a thread, failed attempts
-slowed down per address and logged, and the value the signed session cookie holds.
+slowed down per address (counted in MongoDB, so every replica of the app sees them) and logged,
+and the value the signed session cookie holds.
 """
 
 import asyncio
 import hashlib
 import hmac
-import time
 from concurrent.futures import Executor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from loguru import logger
 
+from .coordination import LoginFailures
 from .i18n.languages import N_
 from .logsetup import one_line
 from .settings import Settings
@@ -23,7 +24,6 @@ CLOSED_MESSAGE = N_(
 )
 # Failures from one address are forgotten after this long without another one.
 FAILURE_WINDOW = 15 * 60
-_MAX_TRACKED = 10_000
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -38,6 +38,7 @@ class AdminAuth:
     def __init__(
         self,
         settings: Settings,
+        failures: LoginFailures,
         executor: Executor | None = None,
         *,
         failure_delay: float = 1.0,
@@ -56,7 +57,7 @@ class AdminAuth:
             password = settings.admin_password.encode()
             salt = hashlib.sha256(b"imagehost admin password salt\0" + password).digest()[:16]
             self._hash = hash_password(settings.admin_password, salt)
-        self._failures: dict[str, tuple[int, float]] = {}
+        self.failures = failures
         # Each argon2 check takes 64 MiB for a tenth of a second: never many at once.
         self._checking = asyncio.Semaphore(2)
 
@@ -84,10 +85,10 @@ class AdminAuth:
             loop = asyncio.get_running_loop()
             ok = await loop.run_in_executor(self.executor, self._verify, password)
         if ok:
-            self._failures.pop(client, None)
+            await self.failures.clear(client)
             logger.info(f"admin login ip={one_line(client)}")
             return True
-        count = self._count_failure(client)
+        count = await self.failures.add(client)
         delay = min(self.failure_delay * 2 ** (count - 1), self.max_delay)
         logger.warning(f"admin login failed ip={one_line(client)} failures={count}")
         await asyncio.sleep(delay)
@@ -98,14 +99,3 @@ class AdminAuth:
             return PasswordHasher().verify(self._hash, password)
         except (VerificationError, InvalidHashError):
             return False
-
-    def _count_failure(self, client: str) -> int:
-        now = time.monotonic()
-        if len(self._failures) > _MAX_TRACKED:
-            self._failures = {
-                ip: entry for ip, entry in self._failures.items() if now - entry[1] < FAILURE_WINDOW
-            }
-        count, last = self._failures.get(client, (0, now))
-        count = count + 1 if now - last < FAILURE_WINDOW else 1
-        self._failures[client] = (count, now)
-        return count

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from .adminauth import AdminAuth
+from .adminauth import FAILURE_WINDOW, AdminAuth
 from .backups.service import BackupService
+from .coordination import LoginFailures
 from .database import ImageRepository, open_client
 from .s3storage import S3Storage
 from .settings import Settings
@@ -50,7 +51,8 @@ async def build_context(settings: Settings):
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )
         uploads = UploadService(repo, storage, limits, executor, slots=upload_slots(settings))
-        admin = AdminAuth(settings, executor)
+        failures = LoginFailures(client, settings.mongodb_db, FAILURE_WINDOW)
+        admin = AdminAuth(settings, failures, executor)
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
         try:
             yield AppContext(

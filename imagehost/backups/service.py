@@ -1,10 +1,10 @@
 """Backups: one tar per run in BACKUP_DIR holding the records as a mongodump archive, every image
-they reference and a manifest of sha256s. One run at a time across every process of the app.
+they reference and a manifest of sha256s. One run at a time across every process and replica of
+the app: the run holds a lease in MongoDB.
 """
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -19,14 +19,17 @@ from typing import BinaryIO
 
 from loguru import logger
 
-from ..database import ImageRepository
+from ..coordination import Lease
+from ..database import DatabaseUnavailable, ImageRepository
 from ..storage import Storage, sync_folder
 from .archive import SERVER_VERSION
 from .layout import BACKUP_NAME, backup_name, backup_order, backup_time
 from .records import RawRecords
 from .writer import TAR, BackupCancelled, Counts, Source, check_cancel, write_backup
 
-_LOCK = ".backup.lock"
+# How long a run's lease outlives its last renewal: a replica that dies mid-backup (its host
+# gone) holds up the next backup this long. Renewed three times in that span.
+LEASE_SECONDS = 30.0
 _STATUS = ".backup-status.json"
 # Work folders of runs in progress; a crashed run leaves one, removed by the next run.
 _PARTIAL = ".partial-"
@@ -71,37 +74,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Lock:
-    """An fcntl lock on BACKUP_DIR/.backup.lock: held by the process running a backup."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self.fd = fd
-        return True
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the descriptor drops the lock
-            self.fd = None
-
-    def is_held(self) -> bool:
-        """True while a run (in this process or another one) holds the lock."""
-        probe = _Lock(self.path)
-        if probe.acquire():
-            probe.release()
-            return False
-        return True
-
-
 class BackupReader:
     """An open backup file whose reads run on the executor."""
 
@@ -127,18 +99,21 @@ class BackupService:
         backup_dir: Path,
         keep: int,
         executor: Executor | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.repo = repo
         self.records = RawRecords(repo)
+        self.lease = Lease(repo.client, repo.db_name, "backup", lease_seconds)
         self.storage = storage
         self.dir = Path(backup_dir)
         self.keep = keep
         self.executor = executor
         # The long copy runs on its own thread so uploads keep the shared executor.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="backup")
-        self._lock_path = self.dir / _LOCK
         self._status_path = self.dir / _STATUS
         self._cancel = threading.Event()
+        self._closing = False
+        self._lease_lost = False
         self._task: asyncio.Task | None = None
 
     async def _io(self, func: Callable, *args):
@@ -146,13 +121,10 @@ class BackupService:
 
     # -- status ----------------------------------------------------------------------------
     async def status(self) -> BackupStatus:
-        return await self._io(self.status_sync)
-
-    def status_sync(self) -> BackupStatus:
-        status = self._read_status()
-        if status.running and not _Lock(self._lock_path).is_held():
+        status = await self._io(self._read_status)
+        if status.running and not await self.lease.held():
             # Re-read: the run may have finished between the two looks.
-            status = self._read_status()
+            status = await self._io(self._read_status)
             if status.running:
                 message = "the backup stopped before it finished (its process ended)"
                 return replace(status, state="interrupted", message=message)
@@ -176,21 +148,20 @@ class BackupService:
     # -- running ---------------------------------------------------------------------------
     async def start(self) -> BackupStatus:
         """Start a backup in the background, or return the status of the one already running."""
-        lock = _Lock(self._lock_path)
-        if not await self._io(lock.acquire):
+        if not await self.lease.acquire():
             return await self._running_elsewhere()
         status = await self._io(self._begin)
-        self._task = asyncio.create_task(self._in_background(lock, status))
+        self._task = asyncio.create_task(self._in_background(status))
         return status
 
-    async def _in_background(self, lock: _Lock, status: BackupStatus) -> None:
+    async def _in_background(self, status: BackupStatus) -> None:
         # Nobody awaits this run: its failure is logged and in its status, so it ends here
         # rather than as "Task exception was never retrieved".
         with contextlib.suppress(Exception):
-            await self._run_locked(lock, status)
+            await self._run_locked(status)
 
     async def _running_elsewhere(self) -> BackupStatus:
-        # The run holding the lock may not have written its status yet: give it a moment.
+        # The run holding the lease may not have written its status yet: give it a moment.
         for _ in range(20):
             status = await self.status()
             if status.running:
@@ -200,11 +171,12 @@ class BackupService:
 
     async def run(self) -> BackupFile:
         """Make a backup now and return it (the command line); BackupBusy if one is running."""
-        lock = _Lock(self._lock_path)
-        if not await self._io(lock.acquire):
-            raise BackupBusy(f"a backup is already running (pid {self._read_status().pid})")
+        if not await self.lease.acquire():
+            holder = await self.lease.current() or {}
+            where = f"on {holder.get('host', '?')}, pid {holder.get('pid', '?')}"
+            raise BackupBusy(f"a backup is already running ({where})")
         status = await self._io(self._begin)
-        return await self._run_locked(lock, status)
+        return await self._run_locked(status)
 
     async def wait(self) -> None:
         """Wait for the background run this process started, if any (tests, shutdown)."""
@@ -213,6 +185,7 @@ class BackupService:
 
     async def close(self) -> None:
         """Abandon a run in progress (the app is stopping) and stop the backup thread."""
+        self._closing = True
         self._cancel.set()
         await self.wait()
         self._worker.shutdown(wait=True)
@@ -227,13 +200,19 @@ class BackupService:
         self._write_status(status)
         return status
 
-    async def _run_locked(self, lock: _Lock, status: BackupStatus) -> BackupFile:
+    async def _run_locked(self, status: BackupStatus) -> BackupFile:
         started = time.monotonic()
         work = self.dir / f"{_PARTIAL}{os.getpid()}-{int(time.time() * 1000)}"
+        if not self._closing:
+            self._cancel.clear()
+        self._lease_lost = False
+        renewing = asyncio.create_task(self._keep_lease())
         try:
             backup = await self._make(work, status)
         except BaseException as exc:
-            if isinstance(exc, BackupCancelled | asyncio.CancelledError):
+            if self._lease_lost:
+                message = "the backup lost its lease (the database was out of reach too long)"
+            elif isinstance(exc, BackupCancelled | asyncio.CancelledError):
                 message = "the app stopped during the backup"
             else:
                 message = f"{type(exc).__name__}: {exc}"
@@ -241,10 +220,25 @@ class BackupService:
             await asyncio.shield(self._io(self._fail, work, status, message))
             raise
         finally:
-            lock.release()
+            renewing.cancel()
+            with contextlib.suppress(DatabaseUnavailable):
+                await asyncio.shield(self.lease.release())
         seconds = time.monotonic() - started
         logger.info(f"backup written file={backup.name} size={backup.size} seconds={seconds:.1f}")
         return backup
+
+    async def _keep_lease(self) -> None:
+        """Renew the run's lease while it runs; stop the run if another replica took it."""
+        while True:
+            await asyncio.sleep(self.lease.seconds / 3)
+            try:
+                ours = await self.lease.renew()
+            except DatabaseUnavailable:
+                continue  # the next try may reach it; the lease has two more renewals' time
+            if not ours:
+                self._lease_lost = True
+                self._cancel.set()
+                return
 
     def _fail(self, work: Path, status: BackupStatus, message: str) -> None:
         shutil.rmtree(work, ignore_errors=True)

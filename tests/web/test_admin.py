@@ -75,7 +75,7 @@ async def test_a_post_without_the_xsrf_token_is_403_even_signed_in(admin, ctx):
     assert response.code == 403
     assert "_xsrf" in text(response) or "XSRF" in text(response)
     assert await ctx.backups.list_files() == []
-    assert ctx.backups.status_sync().state == "idle"
+    assert (await ctx.backups.status()).state == "idle"
 
 
 async def test_a_wrong_xsrf_token_is_403(admin):
@@ -178,10 +178,35 @@ async def test_sign_out_ends_the_session(admin):
     assert (await admin.request("GET", "/admin")).code == 401
 
 
-async def test_a_new_password_ends_every_session(settings):
-    auth = AdminAuth(settings)
+async def test_a_plain_admin_password_is_hashed_with_argon2_and_checked(ctx):
+    settings = dataclasses.replace(
+        ctx.settings, admin_password_hash="", admin_password="long enough"
+    )
+    auth = AdminAuth(settings, ctx.admin.failures, failure_delay=0)
+    assert auth.enabled and auth._hash.startswith("$argon2id$")
+    assert await auth.check("long enough", "192.0.2.1")
+    assert not await auth.check("long enough ", "192.0.2.1")
+    assert not await auth.check("", "192.0.2.1")
+
+
+async def test_failures_are_counted_per_address_for_every_replica(ctx):
+    # Two AdminAuths on one database stand for two replicas of the app.
+    one, two = (AdminAuth(ctx.settings, ctx.admin.failures, failure_delay=0) for _ in range(2))
+    for auth in (one, two, one):
+        await auth.check("wrong", "192.0.2.1")
+    await two.check("wrong", "192.0.2.2")
+    assert await ctx.admin.failures.add("192.0.2.1") == 4
+    assert await ctx.admin.failures.add("192.0.2.2") == 2
+    assert await two.check(ADMIN_PASSWORD, "192.0.2.1")
+    assert await one.failures.add("192.0.2.1") == 1  # the right password reset the count
+
+
+async def test_a_new_password_ends_every_session(ctx):
+    settings = ctx.settings
+    auth = AdminAuth(settings, ctx.admin.failures)
     other = AdminAuth(
-        dataclasses.replace(settings, admin_password_hash="", admin_password="a different one")
+        dataclasses.replace(settings, admin_password_hash="", admin_password="a different one"),
+        ctx.admin.failures,
     )
     assert auth.session_valid(auth.session_value.encode())
     assert not other.session_valid(auth.session_value.encode())

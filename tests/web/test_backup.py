@@ -98,9 +98,11 @@ async def test_pressing_again_while_a_backup_runs_shows_that_run(admin, ctx):
 
 
 async def test_a_backup_running_in_another_process_is_shown_not_doubled(admin, ctx):
+    settings = ctx.settings
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLD_LOCK, str(ctx.settings.backup_dir), stdout=subprocess.PIPE
-    )
+        sys.executable, "-c", HOLD_LEASE, str(settings.backup_dir), settings.mongodb_uri,
+        settings.mongodb_db, stdout=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
     try:
         assert await holder.stdout.readline() == b"locked\n"
         response = await admin.request("POST", "/backup/", headers={"Accept": "application/json"})
@@ -118,11 +120,15 @@ async def test_a_backup_running_in_another_process_is_shown_not_doubled(admin, c
     assert backup_files(ctx) == []
 
 
-HOLD_LOCK = """
-import fcntl, json, os, sys, time
-folder = sys.argv[1]
-fd = os.open(os.path.join(folder, ".backup.lock"), os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
+HOLD_LEASE = """
+import asyncio, json, os, sys, time
+from imagehost.coordination import Lease
+from imagehost.database import open_client
+folder, uri, db = sys.argv[1:4]
+async def hold():
+    lease = Lease(open_client(uri, 2000), db, "backup", 60)
+    assert await lease.acquire()
+asyncio.run(hold())
 status = {"state": "running", "phase": "copying images (3 of 9)", "percent": 33,
           "started": "2030-01-01T00:00:00+00:00", "pid": os.getpid()}
 with open(os.path.join(folder, ".backup-status.json"), "w") as out:
@@ -194,7 +200,7 @@ async def test_a_record_whose_files_vanished_is_left_out(ctx):
     names = [bson.decode(d)["name"] for d in parsed.documents[f"{ctx.settings.mongodb_db}.images"]]
     assert records[1].name not in names and len(names) == 2
     assert f"images/{records[1].name}" not in contents
-    assert "left out" in ctx.backups.status_sync().message
+    assert "left out" in (await ctx.backups.status()).message
 
 
 async def test_a_file_that_grows_during_its_copy_leaves_its_record_out_of_a_whole_backup(
@@ -222,7 +228,7 @@ async def test_a_file_that_grows_during_its_copy_leaves_its_record_out_of_a_whol
     for name, data in contents.items():
         if name != "manifest.json":
             assert hashlib.sha256(data).hexdigest() == manifest["files"][name]
-    assert "left out" in ctx.backups.status_sync().message
+    assert "left out" in (await ctx.backups.status()).message
 
     await ctx.repo.delete_all()
     wipe(ctx)
@@ -237,15 +243,15 @@ async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, c
     overlapped = 0
     # Upload and delete for as long as it runs (or records are left to delete: a loaded
     # machine can make the backup outlast them).
-    while ctx.backups.status_sync().running and existing:
+    while (await ctx.backups.status()).running and existing:
         body, ctype = multipart([("file", f"during{overlapped}.png", images.png())])
         response = await client.upload(body, ctype, accept="application/json")
         assert response.code == 201
         await ctx.uploads.delete(existing.pop())
-        overlapped += ctx.backups.status_sync().running
+        overlapped += (await ctx.backups.status()).running
     await ctx.backups.wait()
     assert overlapped >= 1  # at least one upload and one delete began and ended mid-backup
-    status = ctx.backups.status_sync()
+    status = await ctx.backups.status()
     assert status.state == "done", status
     contents = members(ctx.backups.path(status.file))
     manifest = json.loads(contents["manifest.json"])
@@ -307,7 +313,7 @@ async def test_the_tar_is_synced_during_the_copy_and_a_failed_sync_fails_the_bac
     with pytest.raises(OSError, match="Input/output error"):
         await ctx.backups.run()
     assert backup_files(ctx) == [first.name]
-    assert ctx.backups.status_sync().state == "failed"
+    assert (await ctx.backups.status()).state == "failed"
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
 
 
@@ -324,7 +330,7 @@ async def test_losing_the_database_halfway_fails_the_backup_and_leaves_nothing(c
     monkeypatch.setattr(ctx.backups.records, "batches", then_lost)
     with pytest.raises(DatabaseUnavailable, match="connection closed"):
         await ctx.backups.run()
-    status = ctx.backups.status_sync()
+    status = await ctx.backups.status()
     assert status.state == "failed" and "connection closed" in status.message
     assert backup_files(ctx) == []
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
@@ -345,7 +351,7 @@ async def test_a_failed_background_backup_leaves_no_unretrieved_task_error(ctx, 
         for _ in range(2):  # the second run's task replaces the first one's, which is freed
             await ctx.backups.start()
             await asyncio.wait([ctx.backups._task])  # unlike wait(), this retrieves nothing
-            status = ctx.backups.status_sync()
+            status = await ctx.backups.status()
             assert status.state == "failed" and "connection closed" in status.message
         gc.collect()
     finally:
@@ -359,13 +365,13 @@ async def test_stopping_the_app_during_a_backup_abandons_it_cleanly(ctx, monkeyp
     slow_copy(monkeypatch, 0.01)
     await ctx.backups.start()
     for _ in range(500):  # until it copies
-        if "copying" in ctx.backups.status_sync().phase:
+        if "copying" in (await ctx.backups.status()).phase:
             break
         await asyncio.sleep(0.01)
     began = time.monotonic()
     await ctx.backups.close()  # what the app does when it stops
     assert time.monotonic() - began < 5
-    status = ctx.backups.status_sync()
+    status = await ctx.backups.status()
     assert status.state == "failed" and status.message == "the app stopped during the backup"
     assert backup_files(ctx) == []
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
@@ -401,7 +407,7 @@ async def test_a_backup_killed_halfway_leaves_no_finished_looking_file(ctx):
     assert written < 100 * 1024 * 1024  # killed halfway, not at the end
     assert backup_files(ctx) == []
     assert list(folder.glob("*.tar")) == []
-    assert ctx.backups.status_sync().state == "interrupted"
+    assert (await ctx.backups.status()).state == "interrupted"
     # The next run cleans up after the dead one and works.
     backup = await ctx.backups.run()
     assert backup_files(ctx) == [backup.name]

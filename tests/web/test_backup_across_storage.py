@@ -2,6 +2,7 @@
 S3 bucket (a real Ceph RGW) and back."""
 
 import asyncio
+import dataclasses
 from contextlib import closing
 
 import bson
@@ -37,7 +38,8 @@ async def test_a_backup_restores_into_the_other_backend_byte_for_byte(
     settings, s3_prefix_config, source, target
 ):
     def on(backend: str, db: str):
-        return settings.replace(mongodb_db=db, s3=s3_prefix_config if backend == "s3" else None)
+        s3 = s3_prefix_config if backend == "s3" else None
+        return dataclasses.replace(settings, mongodb_db=db, s3=s3)
 
     async with build_context(on(source, settings.mongodb_db)) as first:
         await first.repo.ensure_indexes()

@@ -62,7 +62,7 @@ async def test_a_second_backup_while_one_runs_is_refused(ctx, monkeypatch):
     await ctx.backups.start()
     code, _, err = await imagehost(ctx.settings, "backup")
     assert code == 1 and "already running" in err
-    assert ctx.backups.status_sync().running  # ours, still copying
+    assert (await ctx.backups.status()).running  # ours, still copying
     assert await ctx.backups.list_files() == []  # the command wrote nothing
 
 

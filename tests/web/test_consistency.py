@@ -132,7 +132,7 @@ def test_the_check_command_says_when_the_database_is_down(settings):
 async def test_on_object_storage_the_check_lists_the_bucket_and_repairs_it(
     settings, s3_prefix_config
 ):
-    async with build_context(settings.replace(s3=s3_prefix_config)) as ctx:
+    async with build_context(dataclasses.replace(settings, s3=s3_prefix_config)) as ctx:
         await ctx.repo.ensure_indexes()
         first, second, _ = await store(ctx, 3)
         orphan = "AAAAAAAAAAAAAAAA.png"
