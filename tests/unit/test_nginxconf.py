@@ -8,6 +8,7 @@ from imagehost.dev.nginxconf import (
     IMAGES_TEMPLATES,
     ROOT,
     TEMPLATE,
+    images_variables,
     render,
     retry_after,
     template_variables,
@@ -160,3 +161,40 @@ def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
     aws = images_file(**{**S3_ENV, "S3_ENDPOINT": ""}, S3_REGION="eu-west-3", S3_PREFIX="")
     assert "proxy_pass https://s3.eu-west-3.amazonaws.com;" in aws
     assert "rewrite ^ /pics/$image_name break;" in aws
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"S3_ENDPOINT": "http://127.0.0.1:9000/", "S3_PREFIX": "a/b/"},
+        {"S3_ENDPOINT": "", "S3_REGION": "eu-west-3", "S3_PREFIX": ""},
+        {"S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "S3_REGION": "auto"},
+    ],
+)
+def test_the_container_reaches_the_bucket_as_local_runs_do(tmp_path, env):
+    """nginx/16-imagehost-s3.envsh (compose.s3.yaml) agrees with dev/nginxconf.py."""
+    script = ROOT / "nginx" / "16-imagehost-s3.envsh"
+    given = {**S3_ENV, **env}
+    out = subprocess.run(
+        ["sh", "-c", f'. "{script}"; echo "$S3_ORIGIN"; echo "$S3_HOST"; echo "$S3_OBJECT_PATH"'],
+        env={**given, "PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    variables = images_variables(load_settings({"VAR_DIR": str(tmp_path), **given}))
+    assert out.stdout.splitlines() == [
+        variables["S3_ORIGIN"],
+        variables["S3_HOST"],
+        variables["S3_OBJECT_PATH"],
+    ]
+
+
+def test_compose_s3_gives_nginx_every_variable_the_bucket_file_needs():
+    override = (ROOT / "compose.s3.yaml").read_text()
+    derived = {"S3_ORIGIN", "S3_HOST", "S3_OBJECT_PATH"}
+    needed = set(re.findall(r"\$\{([A-Z_0-9]+)\}", IMAGES_TEMPLATES["s3"].read_text()))
+    assert needed == derived
+    assert "16-imagehost-s3.envsh:/docker-entrypoint.d/16-imagehost-s3.envsh" in override
+    assert "images-s3.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in override
+    compose = (ROOT / "compose.yaml").read_text()
+    assert (
+        "images-local.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in compose
+    )
