@@ -34,17 +34,20 @@ def template_variables(
     static_dir: Path,
     access_log: str = "",
     images_locations: str = "",
+    images_cache_dir: str = "",
 ) -> dict:
     """The values the templates need, all derived from the app's settings.
 
     `access_log` defaults to LOGS_DIR/nginx-access.log (the container logs to its stdout);
-    `images_locations` is where the rendered /images/ file is.
+    `images_locations` is where the rendered /images/ file is, `images_cache_dir` nginx's copies
+    of images read from the bucket.
     """
     limit = settings.max_upload_bytes
     return {
         "LISTEN_PORT": listen,
         "APP_UPSTREAM": upstream,
         "IMAGES_LOCATIONS": images_locations,
+        "IMAGES_CACHE_DIR": images_cache_dir or str(settings.var_dir / "nginx" / "cache"),
         **images_variables(settings),
         "STATIC_DIR": str(static_dir),
         "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
@@ -69,6 +72,7 @@ def images_variables(settings: Settings) -> dict:
         "S3_ORIGIN": f"{origin.scheme}://{origin.netloc}",
         "S3_HOST": origin.netloc,
         "S3_OBJECT_PATH": path,
+        "S3_CACHE_SECONDS": str(settings.s3_cache_seconds),
     }
 
 
@@ -100,6 +104,7 @@ def write_local_config(
         upstream=f"127.0.0.1:{app_port}",
         static_dir=ROOT / "static",
         images_locations=str(images),
+        images_cache_dir=str(run_dir / "cache"),
     )
     images.write_text(render(images_template(settings).read_text(), variables))
     server = run_dir / "imagehost.conf"

@@ -21,6 +21,7 @@ BENCHMARKS = {
     "memory": "Peak RSS while uploading",
     "backup": "Backup of",
     "profile_upload": "inclusive (a function and what it calls):",
+    "s3": "Object storage (Ceph RGW) beside local storage",
 }
 
 

@@ -2,6 +2,7 @@
 /images/ from it, with the headers of local storage and none of the store's."""
 
 import asyncio
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +27,7 @@ def s3_stack(tmp_path_factory, rgw, mongo_uri):
         MONGODB_URI=mongo_uri,
         MONGODB_DB=f"e2e_{uuid.uuid4().hex[:12]}",
         **rgw.env(config),
+        S3_CACHE_SECONDS="1",
     )
     setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
     assert setup.returncode == 0, setup.stderr
@@ -64,14 +66,17 @@ def test_a_missing_name_is_404_not_the_stores_403(s3_stack):
     assert site.request("GET", "/images/not-a-name.png")[0] == 404
 
 
-def test_a_deleted_image_stops_being_served(s3_stack):
+def test_a_deleted_image_stops_being_served_once_nginx_cache_lapses(s3_stack):
     site, _ = s3_stack
     _, _, body = site.upload(png(size=(31, 17)))
     path = f"/images/{body['name']}"
-    assert site.request("GET", path)[0] == 200
+    assert site.request("GET", path)[0] == 200  # now in nginx's cache, for S3_CACHE_SECONDS=1
     token = {"X-Delete-Token": body["delete_token"]}
     assert site.request("DELETE", f"/api/v1/images/{body['name']}", headers=token)[0] == 200
-    assert site.request("GET", path)[0] == 404
+    deadline = time.monotonic() + 3
+    while site.request("GET", path)[0] != 404:
+        assert time.monotonic() < deadline, "still served 3 s after the delete"
+        time.sleep(0.1)
 
 
 def test_a_range_request_is_partial(s3_stack):

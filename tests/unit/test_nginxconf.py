@@ -191,7 +191,8 @@ def test_compose_s3_gives_nginx_every_variable_the_bucket_file_needs():
     override = (ROOT / "compose.s3.yaml").read_text()
     derived = {"S3_ORIGIN", "S3_HOST", "S3_OBJECT_PATH"}
     needed = set(re.findall(r"\$\{([A-Z_0-9]+)\}", IMAGES_TEMPLATES["s3"].read_text()))
-    assert needed == derived
+    assert needed == derived | {"S3_CACHE_SECONDS"}
+    assert "S3_CACHE_SECONDS: ${S3_CACHE_SECONDS:-60}" in override
     assert "16-imagehost-s3.envsh:/docker-entrypoint.d/16-imagehost-s3.envsh" in override
     assert "images-s3.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in override
     compose = (ROOT / "compose.yaml").read_text()
