@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import ROOT
+from ..i18n.languages import N_
 from ..s3admin import endpoint_url
 from ..settings import Settings
 
@@ -20,6 +21,28 @@ IMAGES_TEMPLATES = {
     "s3": ROOT / "nginx" / "images-s3.conf.template",
 }
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+# nginx's own words, by the template's map that holds them (one line per language), with what
+# fills their {placeholders} (template text). envsubst cannot translate, so the translations
+# are written in the template and a unit test holds each to the catalogue.
+MESSAGES = {
+    "imagehost_too_large_message": (
+        N_("the file is too large; the limit is {limit} bytes"),
+        {"limit": "${MAX_UPLOAD_BYTES}"},
+    ),
+    "imagehost_upload_limit_message": (
+        N_(
+            "too many uploads from your address (at most {rate} a minute); try again in {seconds} s"
+        ),
+        {"rate": "${UPLOAD_RATE_PER_MINUTE}", "seconds": "${UPLOAD_RETRY_AFTER}"},
+    ),
+    "imagehost_login_limit_message": (
+        N_("too many login attempts from your address; try again in {seconds} s"),
+        {"seconds": "${LOGIN_RETRY_AFTER}"},
+    ),
+    "imagehost_limit_title": (N_("Error {status}"), {"status": "429"}),
+    "imagehost_back_text": (N_("Back"), {}),
+}
 
 
 def retry_after(rate_per_minute: int) -> int:
@@ -42,7 +65,6 @@ def template_variables(
     `images_locations` is where the rendered /images/ file is, `images_cache_dir` nginx's copies
     of images read from the bucket.
     """
-    limit = settings.max_upload_bytes
     return {
         "LISTEN_PORT": listen,
         "APP_UPSTREAM": upstream,
@@ -51,7 +73,8 @@ def template_variables(
         **images_variables(settings),
         "STATIC_DIR": str(static_dir),
         "CLIENT_MAX_BODY_SIZE": str(settings.max_body_bytes),
-        "MAX_UPLOAD_TEXT": f"{limit} bytes",
+        "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "DEFAULT_LANGUAGE": settings.default_language,
         "ACCESS_LOG": access_log or str(settings.logs_dir / "nginx-access.log"),
         "UPLOAD_RATE_PER_MINUTE": str(settings.upload_rate_per_minute),
         "UPLOAD_BURST": str(settings.upload_burst),

@@ -79,8 +79,7 @@ _SCHEMAS = {
     },
     "Error": {
         "type": "object",
-        # nginx's own 413 and 429 answers carry `error` only.
-        "required": ["error"],
+        "required": ["error", "code"],
         "properties": {
             "error": {
                 "type": "string",

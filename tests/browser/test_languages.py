@@ -88,3 +88,26 @@ def test_the_page_is_russian_and_a_refused_upload_says_why_in_russian(russian_pa
         "изображение не поддерживается: принимаются только файлы JPEG, PNG и GIF"
     )
     page.screenshot(path=str(artifacts / "language-ru-refused.png"), full_page=True)
+
+
+def test_nginx_refusing_a_huge_body_says_so_in_russian(browser, stack, artifacts):
+    # Without scripts the page cannot check the size first: the form sends the whole body and
+    # nginx itself answers, before the app sees it.
+    context = new_context(browser, stack, locale="ru-RU", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        huge = b"\x89PNG" + b"\0" * stack.settings.max_body_bytes
+        page.set_input_files(
+            "#file", files=[{"name": "huge.png", "mimeType": "image/png", "buffer": huge}]
+        )
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name="Загрузить").click()
+        assert navigation.value.status == 413
+        limit = stack.settings.max_upload_bytes
+        expect(page.locator("body")).to_have_text(
+            f"error: файл слишком большой; предел — {limit} Б"
+        )
+        page.screenshot(path=str(artifacts / "language-ru-nginx-413.png"))
+    finally:
+        context.close()

@@ -25,16 +25,18 @@ def limited_stack(tmp_path_factory, **limits: str):
         yield running, Http(running.http_port)
 
 
+# One request per minute plus a burst: within a test nothing is refilled.
+LOW_LIMITS = {
+    "UPLOAD_RATE_PER_MINUTE": "1",
+    "UPLOAD_BURST": "2",
+    "LOGIN_RATE_PER_MINUTE": "1",
+    "LOGIN_BURST": "1",
+}
+
+
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
-    # One request per minute plus a burst: within the test nothing is refilled.
-    yield from limited_stack(
-        tmp_path_factory,
-        UPLOAD_RATE_PER_MINUTE="1",
-        UPLOAD_BURST="2",
-        LOGIN_RATE_PER_MINUTE="1",
-        LOGIN_BURST="1",
-    )
+    yield from limited_stack(tmp_path_factory, **LOW_LIMITS)
 
 
 def test_uploads_beyond_the_burst_get_429_and_leave_nothing(limited):
@@ -46,18 +48,20 @@ def test_uploads_beyond_the_burst_get_429_and_leave_nothing(limited):
     message = "too many uploads from your address (at most 1 a minute); try again in 60 s"
     status, headers, body = site.upload(images.png(), accept="*/*")
     assert status == 429
-    assert headers["Content-Type"] == "text/plain"
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
     assert headers["Retry-After"] == "60"  # one a minute: the next one is let in a minute on
+    assert headers["Vary"] == "Accept-Language"
     assert body.decode() == f"error: {message}\n"
     status, headers, body = site.upload(images.png(), accept="application/json")
     assert status == 429 and headers["Content-Type"] == "application/json"
     assert headers["Retry-After"] == "60"
-    assert json.loads(body) == {"error": message}
+    assert json.loads(body) == {"error": message, "code": "rate_limited"}
     # A form sent by a browser without JavaScript: a page, with the message where the page's
     # scripts look for one.
     status, headers, body = site.upload(images.png(), accept=BROWSER_ACCEPT)
-    assert status == 429 and headers["Content-Type"] == "text/html"
+    assert status == 429 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Retry-After"] == "60"
+    assert '<html lang="en">' in body.decode()
     assert f'<p class="error-message">{message}</p>' in body.decode()
     assert '<a href="/">Back</a>' in body.decode()
     assert sorted(p.name for p in stack.settings.images_dir.iterdir()) == files
@@ -80,6 +84,52 @@ def test_api_uploads_share_the_budget_and_get_json_429(limited):
     assert len(list(stack.settings.images_dir.iterdir())) == before + 2 * created
 
 
+@pytest.fixture
+def spent(tmp_path_factory):
+    """A stack of its own per test, whose budgets the test uses up."""
+    yield from limited_stack(tmp_path_factory, **LOW_LIMITS)
+
+
+RUSSIAN_UPLOADS = (
+    "слишком много загрузок с вашего адреса (не больше 1 в минуту); повторите через 60 с"
+)
+RUSSIAN_LOGINS = "слишком много попыток входа с вашего адреса; повторите через 60 с"
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"},
+        {"Accept-Language": "de, RU"},  # the first of the header's that the site speaks
+        {"Accept-Language": "en", "Cookie": "lang=ru"},  # the switcher's choice comes first
+    ],
+    ids=["accept-language", "first-spoken", "cookie"],
+)
+def test_a_russian_reader_gets_nginx_429_in_russian_in_every_form(spent, language):
+    _, site = spent
+    form = {"Content-Type": "application/x-www-form-urlencoded", **language}
+    answers = {}
+    for accept in ("*/*", "application/json", BROWSER_ACCEPT):
+        for _ in range(4):  # a burst of 2 (1 for logins): from the fourth on, all are refused
+            upload = site.upload(images.png(), accept=accept, headers=language)
+            login = site.request("POST", "/admin/login", b"password=x", {**form, "Accept": accept})
+        answers[accept] = upload, login
+    for (status, headers, _), _ in answers.values():
+        assert (status, headers["Retry-After"], headers["Vary"]) == (429, "60", "Accept-Language")
+    (_, _, text), (_, _, login_text) = answers["*/*"]
+    assert text.decode() == f"error: {RUSSIAN_UPLOADS}\n"
+    assert login_text.decode() == f"error: {RUSSIAN_LOGINS}\n"
+    (_, _, payload), (_, _, login_payload) = answers["application/json"]
+    assert json.loads(payload) == {"error": RUSSIAN_UPLOADS, "code": "rate_limited"}
+    assert json.loads(login_payload) == {"error": RUSSIAN_LOGINS, "code": "rate_limited"}
+    (_, _, page), (_, _, login_page) = answers[BROWSER_ACCEPT]
+    page = page.decode()
+    assert '<html lang="ru">' in page and "<h1>Ошибка 429</h1>" in page
+    assert f'<p class="error-message">{RUSSIAN_UPLOADS}</p>' in page
+    assert '<a href="/">Назад</a>' in page
+    assert f'<p class="error-message">{RUSSIAN_LOGINS}</p>' in login_page.decode()
+
+
 def test_only_posts_count(limited):
     _, site = limited
     for _ in range(10):
@@ -100,11 +150,11 @@ def test_admin_login_attempts_beyond_the_burst_get_429(limited):
     )
     assert status == 429 and headers["Content-Type"] == "application/json"
     assert headers["Retry-After"] == "60"
-    assert json.loads(body) == {"error": message}
+    assert json.loads(body) == {"error": message, "code": "rate_limited"}
     status, headers, body = site.request(
         "POST", "/admin/login", b"password=wrong", {**form, "Accept": BROWSER_ACCEPT}
     )
-    assert status == 429 and headers["Content-Type"] == "text/html"
+    assert status == 429 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Retry-After"] == "60"
     assert f'<p class="error-message">{message}</p>' in body.decode()
     assert '<a href="/admin/login">Back</a>' in body.decode()

@@ -1,5 +1,6 @@
 """Upload and serve through the real nginx with the project's config."""
 
+import json
 import os
 
 import pytest
@@ -56,13 +57,30 @@ def test_an_app_served_png_named_jpg_is_stored_as_png(site):
     assert headers["Content-Type"] == "image/png"
 
 
-def test_oversize_body_is_413_from_nginx(site, stack):
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ({}, "the file is too large; the limit is {limit} bytes"),
+        ({"Accept-Language": "ru-RU,ru;q=0.9"}, "файл слишком большой; предел — {limit} Б"),
+        (
+            {"Accept-Language": "ru", "Cookie": "lang=en"},
+            "the file is too large; the limit is {limit} bytes",
+        ),
+        ({"Cookie": "lang=ru"}, "файл слишком большой; предел — {limit} Б"),
+    ],
+    ids=["default", "accept-language-ru", "cookie-en", "cookie-ru"],
+)
+def test_oversize_body_is_413_from_nginx_in_the_readers_language(site, stack, language, message):
     big = os.urandom(40 * 1024 * 1024)
-    status, headers, body = site.upload(big, accept="*/*")
-    assert status == 413
-    assert b"too large" in body
-    status, headers, body = site.upload(big, accept="application/json")
+    message = message.format(limit=stack.settings.max_upload_bytes)
+    status, headers, body = site.upload(big, accept="*/*", headers=language)
+    assert status == 413 and headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert headers["Vary"] == "Accept-Language"
+    assert body.decode() == f"error: {message}\n"
+    status, headers, body = site.upload(big, accept="application/json", headers=language)
     assert status == 413 and headers["Content-Type"] == "application/json"
+    assert headers["Vary"] == "Accept-Language"
+    assert json.loads(body) == {"error": message, "code": "too_large"}
 
 
 def test_just_over_the_file_limit_is_413_from_the_app(site, stack):

@@ -3,9 +3,11 @@ import re
 import subprocess
 
 import pytest
+from babel.messages.pofile import read_po
 
 from imagehost.dev.nginxconf import (
     IMAGES_TEMPLATES,
+    MESSAGES,
     ROOT,
     TEMPLATE,
     images_variables,
@@ -14,6 +16,8 @@ from imagehost.dev.nginxconf import (
     template_variables,
     write_local_config,
 )
+from imagehost.i18n.formats import fill
+from imagehost.i18n.languages import LANGUAGES, SOURCE_LANGUAGE, catalogue_path
 from imagehost.settings import load_settings
 
 
@@ -36,7 +40,9 @@ def test_nginx_variables_are_left_alone():
     )
 
 
-DERIVED = ["CLIENT_MAX_BODY_SIZE", "MAX_UPLOAD_TEXT", "UPLOAD_RETRY_AFTER", "LOGIN_RETRY_AFTER"]
+DERIVED = ["CLIENT_MAX_BODY_SIZE", "UPLOAD_RETRY_AFTER", "LOGIN_RETRY_AFTER"]
+# Given to nginx by compose, with the app's defaults when not.
+DEFAULTED = ["MAX_UPLOAD_BYTES", "DEFAULT_LANGUAGE"]
 
 
 @pytest.mark.parametrize(
@@ -49,12 +55,14 @@ DERIVED = ["CLIENT_MAX_BODY_SIZE", "MAX_UPLOAD_TEXT", "UPLOAD_RETRY_AFTER", "LOG
             "LOGIN_RATE_PER_MINUTE": "1",
         },
         {"UPLOAD_RATE_PER_MINUTE": "120", "LOGIN_RATE_PER_MINUTE": "61"},
+        {"DEFAULT_LANGUAGE": "ru"},
     ],
 )
 def test_the_container_derives_the_same_values_as_local_runs(tmp_path, env):
     """nginx/15-imagehost-limits.envsh (sourced in the nginx image) agrees with dev/nginxconf.py."""
     script = ROOT / "nginx" / "15-imagehost-limits.envsh"
-    echoes = "; ".join(f'echo "${name}"' for name in DERIVED)
+    # `env`, not the shell's own variables: envsubst sees only what is exported.
+    echoes = "; ".join(f'env | grep "^{name}="' for name in DERIVED + DEFAULTED)
     out = subprocess.run(
         ["sh", "-c", f'. "{script}"; {echoes}'],
         env={**env, "PATH": os.environ["PATH"]},
@@ -62,7 +70,7 @@ def test_the_container_derives_the_same_values_as_local_runs(tmp_path, env):
     )  # fmt: skip
     settings = load_settings({"VAR_DIR": str(tmp_path), **env})
     variables = template_variables(settings, "80", "app:8000", ROOT / "static")
-    assert out.stdout.splitlines() == [variables[name] for name in DERIVED]
+    assert out.stdout.splitlines() == [f"{name}={variables[name]}" for name in DERIVED + DEFAULTED]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +83,8 @@ def test_retry_after_is_the_time_one_more_request_takes_rounded_up(rate, seconds
 def test_compose_gives_nginx_every_variable_the_template_needs():
     compose = (ROOT / "compose.yaml").read_text()
     nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
+    if "<<: *app-and-nginx" in nginx_service:
+        nginx_service += compose.split("&app-and-nginx\n", 1)[1].split("\n\n", 1)[0]
     text = TEMPLATE.read_text() + IMAGES_TEMPLATES["local"].read_text()
     needed = set(re.findall(r"\$\{([A-Z_]+)\}", text)) - set(DERIVED)
     missing = [name for name in needed if f"{name}:" not in nginx_service]
@@ -142,9 +152,51 @@ def test_zones_maps_and_log_format_are_at_http_level():
 def test_compose_passes_the_rate_limits_from_the_same_settings():
     compose = (ROOT / "compose.yaml").read_text()
     nginx_service = compose.split("\n  nginx:\n", 1)[1].split("\nvolumes:", 1)[0]
+    if "<<: *app-and-nginx" in nginx_service:
+        nginx_service += compose.split("&app-and-nginx\n", 1)[1].split("\n\n", 1)[0]
     for name in ("UPLOAD_RATE_PER_MINUTE", "UPLOAD_BURST", "LOGIN_RATE_PER_MINUTE", "LOGIN_BURST"):
         default = getattr(load_settings({}), name.lower())
         assert f"{name}: ${{{name}:-{default}}}" in nginx_service
+
+
+def language_maps(config: str) -> dict[str, dict[str, str]]:
+    """The config's `map $imagehost_language $name {...}` blocks: {name: {key: text}}."""
+    blocks = re.findall(r"map \$imagehost_language \$(\w+) \{\n(.*?)\n\}", config, re.S)
+    return {name: dict(re.findall(r'^ +(\w+) "([^"]*)";$', body, re.M)) for name, body in blocks}
+
+
+def translator(language: str):
+    if language == SOURCE_LANGUAGE:
+        return lambda message: message
+    with catalogue_path(language).open("rb") as po:
+        catalog = read_po(po, locale=language)
+    return lambda message: catalog.get(message).string
+
+
+@pytest.mark.parametrize("env", [{}, {"MAX_UPLOAD_BYTES": "1000000", "LOGIN_RATE_PER_MINUTE": "7"}])
+def test_nginx_says_each_of_its_messages_as_the_catalogue_does_in_every_language(tmp_path, env):
+    settings = load_settings({"VAR_DIR": str(tmp_path), **env})
+    variables = template_variables(settings, "80", "app:8000", ROOT / "static")
+    maps = language_maps(render(TEMPLATE.read_text(), variables))
+    assert sorted(maps) == sorted(MESSAGES)
+    for name, (message, values) in MESSAGES.items():
+        filled = {key: render(text, variables) for key, text in values.items()}
+        said = {
+            language: fill(message, filled, language, translator(language))
+            for language in LANGUAGES
+        }
+        # The source language is the map's default; every other has a line of its own.
+        texts = {("default" if key == SOURCE_LANGUAGE else key): said[key] for key in said}
+        assert maps[name] == texts, name
+
+
+def test_nginx_chooses_among_the_languages_the_site_speaks():
+    template = TEMPLATE.read_text()
+    spoken = "|".join(sorted(LANGUAGES))
+    choosers = re.findall(r'"~\*\^[^"]*\((\w+(?:\|\w+)*)\)', template)
+    assert choosers == [spoken, spoken]
+    picked = re.findall(r'"~\*\^:?(\w+):?\$?" (\w+);', template)
+    assert sorted(picked) == sorted([(code, code) for code in LANGUAGES] * 2)
 
 
 def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
