@@ -74,7 +74,7 @@ system-deps-test:
 	@scripts/ceph-rgw.sh install
 
 # One benchmark: `make bench-upload` (see README, Benchmarks); `make bench` runs them all.
-$(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed
+$(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed catalogues
 	@scripts/system-deps.sh nginx wrk
 	$(PY) -m bench.$*
 
