@@ -179,7 +179,8 @@ def clear_images(stack: LocalStack) -> None:
     """Remove uploaded files between runs so a long benchmark does not fill the disk."""
     for path in stack.settings.images_dir.iterdir():
         if path.is_file():
-            path.unlink()
+            # A file listed here may be an upload's temp file, gone by the time it is reached.
+            path.unlink(missing_ok=True)
 
 
 # -- load ------------------------------------------------------------------------------------
