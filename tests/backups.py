@@ -23,17 +23,23 @@ from tests.images import multipart
 MONGODUMP = Path(__file__).resolve().parent / "data" / "mongodump"
 
 
+def filler_record(index: int, size: int) -> ImageRecord:
+    """A record under a fresh random name whose files the test writes itself: set-up for tests
+    that copy files as they are and never decode them."""
+    stem = secrets.token_urlsafe(12)
+    return ImageRecord(
+        name=f"{stem}.png", original_name=f"r{index}.png", format="png", width=1,
+        height=1, size=size, sha256="0" * 64, delete_token_hash="0" * 64,
+        thumbnail=f"{stem}.thumb.jpg",
+    )  # fmt: skip
+
+
 async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
     """`count` records, each with an image and a thumbnail of random bytes (the backup copies
     files as they are; it never decodes them). Written directly: this is set-up, not the test."""
     records = []
     for index in range(count):
-        stem = secrets.token_urlsafe(12)
-        record = ImageRecord(
-            name=f"{stem}.png", original_name=f"r{index}.png", format="png", width=1,
-            height=1, size=size, sha256="0" * 64, delete_token_hash="0" * 64,
-            thumbnail=f"{stem}.thumb.jpg",
-        )  # fmt: skip
+        record = filler_record(index, size)
         ctx.storage.path(record.name).write_bytes(os.urandom(size))
         ctx.storage.path(record.thumbnail).write_bytes(os.urandom(max(1, size // 10)))
         records.append(record)

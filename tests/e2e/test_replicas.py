@@ -5,7 +5,6 @@ the other, one backup runs at a time, and killing the replica that holds the lea
 import asyncio
 import json
 import os
-import secrets
 import signal
 import time
 import uuid
@@ -13,10 +12,10 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from imagehost.database import ImageRecord
 from imagehost.dev.devstack import LocalStack
 from imagehost.s3storage import S3Storage
 from tests import images
+from tests.backups import filler_record
 from tests.conftest import free_port, run_imagehost
 from tests.e2e.test_backup_restore import sign_in
 from tests.stack import Http, stack_env
@@ -74,12 +73,7 @@ def seed(config, shared, count: int, size: int) -> None:
 
     async def put_all():
         for index in range(count):
-            stem = secrets.token_urlsafe(12)
-            record = ImageRecord(
-                name=f"{stem}.png", original_name=f"r{index}.png", format="png", width=1,
-                height=1, size=size, sha256="0" * 64, delete_token_hash="0" * 64,
-                thumbnail=f"{stem}.thumb.jpg",
-            )  # fmt: skip
+            record = filler_record(index, size)
             await storage.put(record.name, os.urandom(size))
             await storage.put(record.thumbnail, os.urandom(1000))
             docs.append(record.to_document())
