@@ -91,8 +91,11 @@ def test_a_file_refused_by_the_limit_waits_the_queue_pauses_and_it_is_sent_again
         states = [state for _, r, state, _ in rows if r == row]
         assert states[-3:] == ["retrying", "uploading", "done"], states
     # Nothing starts while the queue is paused: after each 429, the next start is 2 s later.
+    # The times are when the observer saw each change, not when the page made it: on a busy
+    # machine the sighting of a 429 lags by a hundred milliseconds or more (103 ms was seen),
+    # which shortens the gap measured here. Without the pause the gap is a few milliseconds.
     for when, row, state, _ in rows:
         if state == "retrying":
             starts = [t for t, _, s, _ in rows if s == "uploading" and t > when]
-            assert not starts or min(starts) - when >= 1900, (row, rows)
+            assert not starts or min(starts) - when >= 1500, (row, rows)
     assert rejected(stack) >= len(retried)
