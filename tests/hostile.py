@@ -16,7 +16,6 @@ from PIL import Image
 
 from tests import images, tricky
 from tests.images import chunk, multipart
-from tests.unit import images as meta
 
 LIMIT = 5 * 1024 * 1024
 MIB = 1024 * 1024
@@ -142,7 +141,7 @@ def original_name_is(expected: str) -> Callable[[dict, bytes], None]:
 
 def keeps_profile_and_orientation(record: dict, stored: bytes) -> None:
     with Image.open(io.BytesIO(stored)) as image:
-        assert image.info.get("icc_profile") == meta.srgb_profile()
+        assert image.info.get("icc_profile") == images.srgb_profile()
         exif = image.getexif()
         assert exif.get(0x0112) == 6  # orientation
         assert dict(exif) == {0x0112: 6}  # and nothing else: no GPS, no serial, no owner
@@ -173,7 +172,7 @@ CASES: list[Case] = [
     Case("svg-named-svg", 415, UNSUPPORTED, svg, "drawing.svg"),
     Case("svg-named-png", 415, UNSUPPORTED, svg, "drawing.png"),
     Case("javascript-named-gif", 415, UNSUPPORTED, lambda: b"alert(1);//GIF89a", "x.gif"),
-    Case("php-named-php-jpg", 415, UNSUPPORTED, lambda: meta.PHP, "shell.php.jpg"),
+    Case("php-named-php-jpg", 415, UNSUPPORTED, lambda: images.PHP, "shell.php.jpg"),
     Case("pdf-named-png", 415, UNSUPPORTED, lambda: b"%PDF-1.4\n%\xe2\xe3\n1 0 obj", "doc.png"),
     # Real images of formats the host does not take.
     Case("bmp", 415, UNSUPPORTED, other_format("BMP"), "image.bmp"),
@@ -218,15 +217,15 @@ CASES: list[Case] = [
     Case("exactly-5mib", 201, fmt="png", data=lambda: images.padded_png(LIMIT)),
     # Payloads riding on valid images: accepted, and the payload is gone.
     Case(
-        "php-in-jpeg-comment", 201, data=lambda: meta.jpeg(comment=meta.PHP),
+        "php-in-jpeg-comment", 201, data=lambda: images.jpeg(images.picture(), comment=images.PHP),
         filename="a.jpg", fmt="jpeg", absent=(b"<?php",),
     ),
     Case(
-        "zip-after-png", 201, data=lambda: PNG() + meta.zip_payload(),
+        "zip-after-png", 201, data=lambda: PNG() + images.zip_payload(),
         fmt="png", absent=(b"PK\x03\x04", b"<?php"),
     ),
     Case(
-        "zip-after-jpeg", 201, data=lambda: images.jpeg() + meta.zip_payload(),
+        "zip-after-jpeg", 201, data=lambda: images.jpeg() + images.zip_payload(),
         filename="a.jpg", fmt="jpeg", absent=(b"PK\x03\x04",),
     ),
     Case(
@@ -239,17 +238,17 @@ CASES: list[Case] = [
     ),
     # Identifying metadata: gone, while the colour profile, orientation and timing stay.
     Case(
-        "jpeg-exif-gps-xmp-iptc", 201, data=meta.jpeg_with_metadata, filename="IMG_0001.JPG",
-        fmt="jpeg", absent=meta.SECRETS, check=keeps_profile_and_orientation,
+        "jpeg-exif-gps-xmp-iptc", 201, data=images.jpeg_with_metadata, filename="IMG_0001.JPG",
+        fmt="jpeg", absent=images.SECRETS, check=keeps_profile_and_orientation,
     ),
     Case(
-        "png-text-exif-trailer", 201, data=meta.png_with_metadata, fmt="png",
-        absent=meta.SECRETS + (b"tEXt", b"zTXt", b"iTXt", b"tIME"),
+        "png-text-exif-trailer", 201, data=images.png_with_metadata, fmt="png",
+        absent=images.SECRETS + (b"tEXt", b"zTXt", b"iTXt", b"tIME"),
         check=keeps_profile_and_orientation,
     ),
     Case(
-        "animated-gif-comment-xmp", 201, data=meta.animated_gif_with_metadata, filename="a.gif",
-        fmt="gif", absent=meta.SECRETS, check=keeps_every_frame_and_its_timing,
+        "animated-gif-comment-xmp", 201, data=images.animated_gif_with_metadata, filename="a.gif",
+        fmt="gif", absent=images.SECRETS, check=keeps_every_frame_and_its_timing,
     ),
     # Hostile names: only ever metadata; the stored name is generated.
     Case(

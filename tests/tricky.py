@@ -6,7 +6,6 @@ Where Pillow cannot write a file (16-bit colour, Adam7, gAMA/cHRM, wide LZW code
 here chunk by chunk.
 """
 
-import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -14,8 +13,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from imagehost.images.colour import grey_profile, power_curve, primaries_to_xyz_d50, rgb_profile
-from tests.images import chunk
-from tests.unit.images import picture, secret_exif
+from tests.images import chunk, encode, picture, secret_exif
 
 SIZE = (400, 300)  # larger than a thumbnail, so thumbnails are downscaled
 # Display P3's primaries with a plain 2.2 gamma: a wide gamut, so saturated colours move.
@@ -102,12 +100,6 @@ def iccp(profile: bytes) -> bytes:
 
 def srgb() -> bytes:
     return chunk(b"sRGB", b"\0")
-
-
-def encode(image: Image.Image, fmt: str, **save) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **save)
-    return out.getvalue()
 
 
 def apng_default_image_outside_animation() -> bytes:

@@ -19,7 +19,6 @@ from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.conftest import run_imagehost
 from tests.images import chunk, multipart
-from tests.unit import images as meta
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = 200
@@ -35,9 +34,9 @@ SEEDS = [
     images.png((20, 10), mode="RGBA"),
     images.jpeg(),
     images.gif(frames=3),
-    meta.png_with_metadata(),
-    meta.jpeg_with_metadata(),
-    meta.animated_gif_with_metadata(),
+    images.png_with_metadata(),
+    images.jpeg_with_metadata(),
+    images.animated_gif_with_metadata(),
 ]
 SIGNATURES = [b"\xff\xd8\xff", b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"GIF87a"]
 # Values that break lengths, sizes and counts when they land on a header field.

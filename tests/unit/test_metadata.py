@@ -5,7 +5,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from imagehost.images.metadata import strip_metadata
-from tests.unit import images
+from tests import images
 
 
 def frames(data: bytes) -> list[tuple[str, tuple[int, int], bytes, object]]:
@@ -108,7 +108,7 @@ def test_cmyk_jpeg_keeps_adobe_segment() -> None:
 
 
 def test_jpeg_loses_jfif_thumbnail() -> None:
-    original = images.jpeg()
+    original = images.jpeg(images.picture())
     assert original[2:4] == b"\xff\xe0" and original[4:6] == b"\x00\x10"
     # A JFIF header with a 1x1 thumbnail of the "original" picture.
     jfif = original[6:18] + b"\x01\x01" + b"\xff\x00\x00"
@@ -122,7 +122,7 @@ def test_jpeg_loses_jfif_thumbnail() -> None:
 
 
 def test_jpeg_loses_other_app_segments() -> None:
-    original = images.jpeg()
+    original = images.jpeg(images.picture())
     mpf = b"\xff\xe2\x00\x0aMPF\0abcd"
     app5 = b"\xff\xe5\x00\x0dJane Secret"
     report = strip_metadata(original[:2] + mpf + app5 + original[2:], "jpeg")
@@ -145,7 +145,7 @@ def test_jpeg_loses_other_app_segments() -> None:
 )
 def test_malformed_jpeg_is_refused(damage, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        strip_metadata(damage(images.jpeg()), "jpeg")
+        strip_metadata(damage(images.jpeg(images.picture())), "jpeg")
 
 
 # --- PNG ---
@@ -202,7 +202,7 @@ def test_palette_png_keeps_trns() -> None:
 
 
 def test_png_loses_private_chunks() -> None:
-    original = images.png()
+    original = images.png(images.picture())
     private = b"\0\0\0\x0bprVtJane Secret" + zlib.crc32(b"prVtJane Secret").to_bytes(4, "big")
     ihdr_end = 8 + 25
     report = strip_metadata(original[:ihdr_end] + private + original[ihdr_end:], "png")
@@ -229,7 +229,7 @@ def _with_chunk_after_ihdr(data: bytes, chunk: bytes) -> bytes:
 )
 def test_malformed_png_is_refused(damage, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        strip_metadata(damage(images.png()), "png")
+        strip_metadata(damage(images.png(images.picture())), "png")
 
 
 # --- GIF ---

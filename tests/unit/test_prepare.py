@@ -12,7 +12,7 @@ from imagehost.images.check import ImageRejected, decode_image
 from imagehost.images.metadata import strip_metadata
 from imagehost.images.thumbnail import make_thumbnail
 from imagehost.uploads import UploadLimits, prepare_image
-from tests.unit import images
+from tests import images
 
 LIMITS = UploadLimits(max_bytes=5 * 1024 * 1024, max_pixels=50_000_000)
 

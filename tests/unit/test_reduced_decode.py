@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from imagehost.images.check import ImageRejected, decode_image
-from tests.unit import images
+from tests import images
 
 LIMIT = 5 * 1024 * 1024
 PIXELS = 50_000_000

@@ -4,8 +4,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from imagehost.images.thumbnail import Thumbnail, make_thumbnail
-from tests import tricky
-from tests.unit import images
+from tests import images, tricky
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -101,7 +100,7 @@ def test_animated_gif_gives_first_frame_still() -> None:
 
 
 def test_opaque_image_gives_jpeg() -> None:
-    thumbnail = make_thumbnail(images.jpeg(), "jpeg")
+    thumbnail = make_thumbnail(images.jpeg(images.picture()), "jpeg")
     assert (thumbnail.extension, thumbnail.content_type) == (".jpg", "image/jpeg")
     assert decode(thumbnail).mode == "RGB"
 
@@ -228,12 +227,12 @@ def test_grey_modes(mode: str, fmt: str, expected_mode: str) -> None:
 
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported image format"):
-        make_thumbnail(images.jpeg(), "webp")
+        make_thumbnail(images.jpeg(images.picture()), "webp")
 
 
 def test_format_must_match_data() -> None:
     with pytest.raises(OSError):
-        make_thumbnail(images.png(), "jpeg")
+        make_thumbnail(images.png(images.picture()), "jpeg")
 
 
 def mean_difference(a: Image.Image, b: Image.Image) -> float:

@@ -7,13 +7,13 @@ import pytest
 
 from imagehost.context import build_context
 from imagehost.web.app import make_app
+from tests import images
 from tests.images import multipart
-from tests.unit import images as meta
 from tests.web.conftest import serving
 
 ORIGINALS = pytest.mark.parametrize(
     "make",
-    [meta.jpeg_with_metadata, meta.png_with_metadata, meta.animated_gif_with_metadata],
+    [images.jpeg_with_metadata, images.png_with_metadata, images.animated_gif_with_metadata],
     ids=["jpeg", "png", "gif"],
 )
 
@@ -34,7 +34,7 @@ async def test_metadata_is_stripped_by_default(client, ctx, make):
     data = make()
     stored, thumbnail = await upload(client, ctx, data)
     assert len(stored) < len(data)
-    planted = [secret for secret in meta.SECRETS if secret in data]
+    planted = [secret for secret in images.SECRETS if secret in data]
     assert len(planted) >= 3
     for secret in planted:
         assert secret not in stored and secret not in thumbnail
@@ -50,5 +50,5 @@ async def test_with_stripping_off_the_original_is_kept_byte_for_byte(settings, m
             stored, thumbnail = await upload(client, ctx, data)
     assert stored == data
     # A thumbnail is made anew and never carries metadata.
-    for secret in meta.SECRETS:
+    for secret in images.SECRETS:
         assert secret not in thumbnail
