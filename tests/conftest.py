@@ -1,31 +1,16 @@
 """Fixtures the layers share: settings on a temp folder, the embedded database, and the whole
 stack behind nginx (for the e2e and browser layers)."""
 
-import os
-import subprocess
-import sys
 import uuid
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from loguru import logger
 
-from imagehost.dev.devstack import LocalStack, free_port
 from imagehost.dev.rgw import CephRGW
 from imagehost.embedded import EmbeddedMongo
 from imagehost.settings import load_settings, prepare_folders
-from tests.stack import Http, stack_env
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_imagehost(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """`python -m imagehost ARGS` with `env` over this process's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "imagehost", *args],
-        env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+from tests.stack import Http, stack_env, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +58,7 @@ def settings(tmp_path, mongo_uri):
 def stack(tmp_path_factory):
     """The whole local stack, as `make run` starts it: app (+ embedded database) behind nginx."""
     env = stack_env(tmp_path_factory.mktemp("stack"), MONGODB_URI="")
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
+    with start_stack(env) as running:
         yield running
 
 

@@ -1,12 +1,16 @@
 """The running stack (app + embedded database behind the real nginx) and raw HTTP to it.
 
-Used by the e2e and browser layers through the `stack` and `site` fixtures in tests/conftest.py.
+Used by the e2e and browser layers, mostly through the `stack` and `site` fixtures in
+tests/conftest.py.
 """
 
 import http.client as httpclient
 import json
 from pathlib import Path
 
+from pymongo import MongoClient
+
+from imagehost.dev.devstack import LocalStack, free_port
 from tests.admin import ADMIN_HASH
 from tests.images import multipart
 
@@ -29,6 +33,28 @@ def stack_env(var: Path, **env: str) -> dict:
         **UNLIMITED,
         **env,
     }
+
+
+def start_stack(env: dict) -> LocalStack:
+    """The local stack on `env`, its app and nginx each on a free port (enter it to start)."""
+    return LocalStack(env, app_port=free_port(), http_port=free_port())
+
+
+class Records:
+    """The stack's image records, read straight from its database."""
+
+    def __init__(self, uri: str, db: str) -> None:
+        self.client = MongoClient(uri, serverSelectionTimeoutMS=5000)
+        self.images = self.client[db]["images"]
+
+    def count(self) -> int:
+        return self.images.count_documents({})
+
+    def get(self, name: str) -> dict | None:
+        return self.images.find_one({"name": name}, {"_id": 0})
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class Http:

@@ -6,7 +6,8 @@ Every page records CSP violations and uncaught script errors; a test with any of
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.conftest import ROOT
+from imagehost import ROOT
+from tests.browser.pages import new_context
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -18,17 +19,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-TIMEOUT_MS = 15_000
-DESKTOP = {"width": 1280, "height": 900}
-
-# Recorded in the page before any of its scripts run (Playwright's init scripts are not
-# subject to the page's CSP).
-WATCH_PAGE = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +30,6 @@ def browser():
         )
         yield launched
         launched.close()
-
-
-def new_context(browser, stack, **options):
-    """A fresh visitor: its own cookies (so its own owner id) and clipboard access."""
-    options.setdefault("viewport", DESKTOP)
-    context = browser.new_context(
-        base_url=stack.url, permissions=["clipboard-read", "clipboard-write"], **options
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(WATCH_PAGE)
-    return context
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.browser.conftest import new_context
+from tests.browser.pages import new_context
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import pytest
 
 from imagehost.images.thumbnail import SIDE, fit
 from tests import tricky
-from tests.browser.conftest import new_context
+from tests.browser.pages import new_context
 
 pytestmark = pytest.mark.browser
 

@@ -5,12 +5,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from imagehost.dev.devstack import LocalStack
 from imagehost.settings import DECLARED
 from tests import images
 from tests.browser.test_page import cards, choose, file, open_page, titles
-from tests.conftest import free_port
-from tests.stack import stack_env
+from tests.stack import stack_env, start_stack
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +37,7 @@ WATCH_ROWS = """() => {
 def stack(request, tmp_path_factory):
     """This module's stack, at the limits the test names (overrides the shared one)."""
     env = stack_env(tmp_path_factory.mktemp("limits"), MONGODB_URI="", **request.param)
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
+    with start_stack(env) as running:
         yield running
 
 

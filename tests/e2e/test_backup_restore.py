@@ -2,8 +2,6 @@
 backups are reachable only by a signed-in admin, through the app."""
 
 import json
-import subprocess
-import sys
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
@@ -13,16 +11,9 @@ from pymongo import MongoClient
 from imagehost.embedded import running_embedded_uri
 from tests import images
 from tests.admin import ADMIN_PASSWORD
-from tests.conftest import ROOT
+from tests.cli import run_imagehost
 
 pytestmark = pytest.mark.e2e
-
-
-def imagehost(stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "imagehost", *args], cwd=ROOT, env=stack.env,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def records(stack) -> list[dict]:
@@ -56,7 +47,7 @@ def test_backup_wipe_restore_and_every_link_serves_the_same_bytes(site, stack):
     assert all(status == 200 for status, _, _ in served.values())
     before = records(stack)
 
-    done = imagehost(stack, "backup")
+    done = run_imagehost(stack.env, "backup", timeout=120)
     assert done.returncode == 0, done.stderr
     backup = done.stdout.strip()
 
@@ -66,7 +57,7 @@ def test_backup_wipe_restore_and_every_link_serves_the_same_bytes(site, stack):
         path.unlink()
     assert all(site.request("GET", link)[0] == 404 for link in links)
 
-    done = imagehost(stack, "restore", backup)
+    done = run_imagehost(stack.env, "restore", backup, timeout=120)
     assert done.returncode == 0, done.stderr
     for link, (_, headers, data) in served.items():
         status, again_headers, again = site.request("GET", link)
@@ -76,7 +67,7 @@ def test_backup_wipe_restore_and_every_link_serves_the_same_bytes(site, stack):
 
 
 def test_backups_are_only_for_a_signed_in_admin_through_the_app(site, stack):
-    done = imagehost(stack, "backup")
+    done = run_imagehost(stack.env, "backup", timeout=120)
     assert done.returncode == 0, done.stderr
     name = done.stdout.strip().rsplit("/", 1)[1]
     for path in (f"/images/{name}", f"/images/../backups/{name}", f"/backups/{name}",

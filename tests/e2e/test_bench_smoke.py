@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from imagehost import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from imagehost import ROOT
+from imagehost.dev.devstack import free_port
 from tests import images, sharex
-from tests.conftest import ROOT, free_port
 from tests.images import multipart
 
 pytestmark = pytest.mark.e2e

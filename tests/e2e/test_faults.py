@@ -18,15 +18,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagehost.dev.devstack import LocalStack
+from imagehost.dev.devstack import free_port
 from imagehost.embedded import EmbeddedMongo
 from imagehost.images.check import decode_image
 from imagehost.storage import NAME_PATTERN
 from tests import images
-from tests.conftest import free_port, run_imagehost
-from tests.e2e.conftest import Records
+from tests.cli import run_imagehost
 from tests.images import multipart
-from tests.stack import Http, stack_env
+from tests.stack import Http, Records, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 LIMIT = 5 * 1024 * 1024
@@ -90,7 +89,7 @@ def own_db_stack(tmp_path, mongo_uri):
     """A function-scoped stack on the session database; yields (stack, site, records)."""
     db = f"fault_{uuid.uuid4().hex[:12]}"
     env = stack_env(tmp_path / "var", MONGODB_URI=mongo_uri, MONGODB_DB=db)
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+    with start_stack(env) as stack:
         records = Records(mongo_uri, db)
         yield stack, Http(stack.http_port), records
         records.close()
@@ -104,7 +103,7 @@ def test_database_killed_during_uploads_then_back_without_an_app_restart(tmp_pat
     mongo.start()
     env = stack_env(tmp_path / "var", MONGODB_URI=mongo.uri, DB_TIMEOUT_MS="1000")
     try:
-        with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+        with start_stack(env) as stack:
             site = Http(stack.http_port)
             app_pid = stack.app.pid
             answers = keep_uploading(
@@ -177,7 +176,7 @@ def test_disk_full_is_507_and_leaves_no_partial_file(tmp_path, mongo_uri, small_
         tmp_path / "var", MONGODB_URI=mongo_uri, MONGODB_DB=db, IMAGES_DIR=str(small_disk)
     )
     photos = [images.noisy_jpeg(150_000, width=400) for _ in range(12)]
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+    with start_stack(env) as stack:
         site = Http(stack.http_port)
         records = Records(mongo_uri, db)
         answers = [site.upload(photo, "photo.jpg") for photo in photos]
@@ -285,7 +284,7 @@ def child_pids(pid: int) -> list[int]:
 
 def test_the_embedded_database_does_not_outlive_a_killed_app(tmp_path):
     env = stack_env(tmp_path / "var", MONGODB_URI="")
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+    with start_stack(env) as stack:
         # The database, and with WORKERS > 1 the worker processes: none may outlive the app.
         children = child_pids(stack.app.pid)
         assert [pid for pid in children if b"nx_27017" in _cmdline(pid)], children
@@ -393,7 +392,7 @@ def test_200_concurrent_uploads_through_nginx(own_db_stack):
 def test_several_workers_check_once_at_start_and_stop_cleanly(tmp_path, mongo_uri):
     db = f"workers_{uuid.uuid4().hex[:12]}"
     env = stack_env(tmp_path / "var", MONGODB_URI=mongo_uri, MONGODB_DB=db, WORKERS="3")
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as stack:
+    with start_stack(env) as stack:
         site = Http(stack.http_port)
         assert all(site.upload(distinct_png(i))[0] == 201 for i in range(6))
         stack.app.send_signal(signal.SIGTERM)

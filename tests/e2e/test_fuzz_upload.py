@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from imagehost.images.check import sniff_format
 from imagehost.storage import NAME_PATTERN
 from tests import images
-from tests.conftest import run_imagehost
+from tests.cli import run_imagehost
 from tests.images import chunk, multipart
 
 pytestmark = pytest.mark.e2e

@@ -6,12 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from imagehost.dev.devstack import LocalStack
 from tests import images
-from tests.conftest import free_port
 from tests.e2e.test_clients import run_script
 from tests.images import multipart
-from tests.stack import Http, stack_env
+from tests.stack import Http, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +19,7 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.
 def limited_stack(tmp_path_factory, **limits: str):
     """A stack of its own with these limits, and raw HTTP to it."""
     env = stack_env(tmp_path_factory.mktemp("limited"), MONGODB_URI="", **limits)
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
+    with start_stack(env) as running:
         yield running, Http(running.http_port)
 
 

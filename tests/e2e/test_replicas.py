@@ -12,13 +12,12 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from imagehost.dev.devstack import LocalStack
 from imagehost.s3storage import S3Storage
 from tests import images
 from tests.backups import filler_record
-from tests.conftest import free_port, run_imagehost
+from tests.cli import run_imagehost
 from tests.e2e.test_backup_restore import sign_in
-from tests.stack import Http, stack_env
+from tests.stack import Http, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +38,7 @@ def replicas(tmp_path_factory, rgw, mongo_uri):
             if name == "a":
                 setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
                 assert setup.returncode == 0, setup.stderr
-            stacks.append(LocalStack(env, app_port=free_port(), http_port=free_port()).start())
+            stacks.append(start_stack(env).start())
         yield stacks, config, shared
     finally:
         for stack in stacks:

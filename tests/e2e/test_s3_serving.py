@@ -10,11 +10,10 @@ from dataclasses import replace
 
 import pytest
 
-from imagehost.dev.devstack import LocalStack
 from imagehost.s3storage import S3Storage
-from tests.conftest import free_port, run_imagehost
+from tests.cli import run_imagehost
 from tests.images import gif, jpeg, png
-from tests.stack import Http, stack_env
+from tests.stack import Http, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +30,7 @@ def s3_stack(tmp_path_factory, rgw, mongo_uri):
     )
     setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
     assert setup.returncode == 0, setup.stderr
-    with LocalStack(env, app_port=free_port(), http_port=free_port()) as running:
+    with start_stack(env) as running:
         yield Http(running.http_port), config
 
 

@@ -1,6 +1,6 @@
 """The one command-line parser: what each command line means (nothing is run)."""
 
-from imagehost.__main__ import parser
+from imagehost.__main__ import cli, parser
 from imagehost.consistency import DEFAULT_GRACE
 
 
@@ -18,3 +18,9 @@ def test_no_command_and_serve_run_the_same_function():
     cli = parser()
     assert cli.parse_args([]).run is cli.parse_args(["serve"]).run
     assert cli.parse_args(["backup"]).run is not cli.parse_args(["serve"]).run
+
+
+def test_misuse_prints_the_usage(capsys):
+    for args in (["restore"], ["restore", "a", "b"], ["backup", "x"], ["nonsense"]):
+        assert cli(args) == 2
+        assert "usage:" in capsys.readouterr().err

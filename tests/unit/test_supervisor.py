@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT
+from imagehost import ROOT
 
 # The supervisor gets its SIGTERM the moment fork() returns, before it has even recorded the
 # new worker, which has not reset its handlers yet either: the narrowest window there is.

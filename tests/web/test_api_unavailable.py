@@ -7,8 +7,8 @@ import os
 import pytest
 
 from imagehost.context import build_context
+from imagehost.dev.devstack import free_port
 from tests import images
-from tests.conftest import free_port
 from tests.images import multipart
 
 IMAGES = "/api/v1/images"

@@ -19,6 +19,7 @@ from pathlib import Path
 import bson
 import pytest
 
+from imagehost import ROOT
 from imagehost.backups import archive as archive_module
 from imagehost.backups import restore as restore_module
 from imagehost.backups import service as backup_module
@@ -42,7 +43,7 @@ from tests.backups import (
     wipe,
     write_backup,
 )
-from tests.conftest import ROOT
+from tests.cli import command_env, start_imagehost
 from tests.images import multipart
 from tests.unit.mongodump_reader import FormatError, parse_archive
 
@@ -378,23 +379,11 @@ async def test_stopping_the_app_during_a_backup_abandons_it_cleanly(ctx, monkeyp
 
 
 # -- a crash ---------------------------------------------------------------------------------
-def command_env(settings) -> dict:
-    return {
-        **os.environ,
-        "VAR_DIR": str(settings.var_dir),
-        "MONGODB_URI": settings.mongodb_uri,
-        "MONGODB_DB": settings.mongodb_db,
-        "COOKIE_SECRET": settings.cookie_secret,
-    }
-
-
 async def test_a_backup_killed_halfway_leaves_no_finished_looking_file(ctx):
     await add_records(ctx, 60, size=2 * 1024 * 1024)
     folder = ctx.settings.backup_dir
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "imagehost", "backup", cwd=ROOT, env=command_env(ctx.settings),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    process = await start_imagehost(command_env(ctx.settings), "backup", **quiet)
     written = 0
     deadline = time.monotonic() + 60
     while written < 8 * 1024 * 1024:

@@ -12,7 +12,7 @@ from imagehost.backups.restore import restore
 from imagehost.server import build_context
 from imagehost.web.app import make_app
 from tests.backups import raw_records, upload_three
-from tests.web.conftest import serving
+from tests.web.client import serving
 
 
 def read_everything(storage) -> dict[str, bytes]:

@@ -4,7 +4,9 @@ import dataclasses
 import json
 import os
 
+from imagehost.web.app import make_app
 from tests import images, sharex
+from tests.web.client import serving
 
 
 async def fetch_sxcu(client, headers=None) -> tuple[object, dict]:
@@ -34,10 +36,6 @@ async def test_sxcu_follows_the_host_the_user_is_on(client):
 
 
 async def test_sxcu_uses_public_url_when_set(ctx, settings):
-
-    from imagehost.web.app import make_app
-    from tests.web.conftest import serving
-
     public = dataclasses.replace(
         ctx, settings=dataclasses.replace(settings, public_url="https://i.example.org")
     )

@@ -8,9 +8,10 @@ import time
 from PIL import Image
 
 from imagehost.consistency import check_consistency, repair
+from imagehost.dev.devstack import free_port
 from imagehost.server import build_context
 from tests import images
-from tests.conftest import free_port, run_imagehost
+from tests.cli import command_env, run_imagehost
 
 
 async def store(ctx, count: int):
@@ -90,12 +91,7 @@ async def test_files_that_are_not_ours_are_left_alone(ctx):
 
 
 def run_check(settings, *args: str, env=None) -> subprocess.CompletedProcess:
-    where = {
-        "VAR_DIR": str(settings.var_dir),
-        "MONGODB_URI": settings.mongodb_uri,
-        "MONGODB_DB": settings.mongodb_db,
-    }
-    return run_imagehost({**where, **(env or {})}, "check", *args)
+    return run_imagehost({**command_env(settings), **(env or {})}, "check", *args)
 
 
 async def test_the_check_command_reports_then_fixes(ctx):

@@ -4,8 +4,8 @@ import asyncio
 import subprocess
 import sys
 
+from imagehost import ROOT
 from imagehost.coordination import Lease
-from tests.conftest import ROOT
 
 
 def lease(ctx, seconds: float = 30, host: str = "") -> Lease:

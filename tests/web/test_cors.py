@@ -8,7 +8,7 @@ import pytest
 from imagehost.web.app import make_app
 from tests import images
 from tests.images import multipart
-from tests.web.conftest import serving
+from tests.web.client import serving
 
 APP_ORIGIN = "https://app.example.org"
 OTHER_ORIGIN = "https://evil.example.net"

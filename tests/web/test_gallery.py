@@ -9,11 +9,11 @@ import pytest
 from loguru import logger
 from tornado.web import decode_signed_value
 
+from imagehost import ROOT
 from imagehost.database import ImageRecord
 from imagehost.gallery import PAGE_SIZE
 from imagehost.logsetup import setup_logging
 from tests import images
-from tests.conftest import ROOT
 from tests.images import multipart
 
 CARD_ID = re.compile(r'<li class="card" id="card-([A-Za-z0-9_-]{16})"')

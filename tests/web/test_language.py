@@ -10,7 +10,7 @@ import pytest
 
 from imagehost.web.app import make_app
 from tests.images import multipart
-from tests.web.conftest import serving
+from tests.web.client import serving
 
 RUSSIAN = "Язык"  # the switcher's label, a message every page carries
 ENGLISH = 'aria-label="Language"'

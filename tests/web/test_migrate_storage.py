@@ -5,7 +5,7 @@ import asyncio
 
 from imagehost.s3storage import S3Storage
 from tests import images
-from tests.conftest import run_imagehost
+from tests.cli import run_imagehost
 from tests.web.test_backup_across_storage import read_everything
 
 

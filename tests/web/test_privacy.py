@@ -9,7 +9,7 @@ from imagehost.context import build_context
 from imagehost.web.app import make_app
 from tests import images
 from tests.images import multipart
-from tests.web.conftest import serving
+from tests.web.client import serving
 
 ORIGINALS = pytest.mark.parametrize(
     "make",

@@ -4,7 +4,7 @@ stop the app with one clear line."""
 import pytest
 
 from imagehost.dev.devstack import free_port
-from tests.conftest import run_imagehost
+from tests.cli import run_imagehost
 
 
 @pytest.fixture
