@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,12 +333,20 @@ class PeakRss:
 # -- command line and output -------------------------------------------------------------------
 
 
-def arguments(description: str, seconds: float, images: dict | None = None) -> argparse.Namespace:
-    """--seconds per measurement, --quick (a tiny run: the smoke test), --workers, and with
-    `images` (the benchmark's images by name) --image to measure some of them (default: all).
+def arguments(
+    description: str,
+    seconds: float,
+    images: dict | None = None,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """--seconds per measurement, --quick (a tiny run: the smoke test), --workers, with
+    `images` (the benchmark's images by name) --image to measure some of them (default: all),
+    and whatever options `extra` adds to the parser.
 
     --quick makes each run 1 s; each benchmark also shrinks its images and concurrency then."""
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--seconds", type=float, default=seconds, help="length of each run")
     parser.add_argument(
         "--quick", action="store_true", help="a tiny run that only checks the benchmark works"

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.e2e
 
 BENCHMARKS = {
     "upload": "Upload through nginx",
+    "upload_cpu": "CPU per upload at concurrency",
     "serve": "Serving through nginx",
     "gallery": "Gallery through nginx",
     "healthz": "GET /healthz through nginx",

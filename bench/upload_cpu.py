@@ -1,0 +1,229 @@
+"""Benchmark: CPU per upload in every process (app, nginx, database, wrk), checkouts side by side.
+
+`python -m bench.upload_cpu --tree /tmp/before --tree .`: each checkout's own stack (its
+`python -m imagehost.dev.devstack`, as `make run` starts it), warmed up, then uploads at
+concurrency 8 to each in turn (A, B, A, B...), reading every process's user+system time from
+/proc before and after each run. With one tree (the default: this checkout) it just accounts.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import (
+    MIB,
+    ROOT,
+    UNLIMITED,
+    Load,
+    arguments,
+    bench_image,
+    median,
+    print_table,
+    process_tree,
+    require_tools,
+    scratch,
+    upload_body,
+    wait_settled,
+)
+from imagehost.dev.devstack import free_port
+
+IMAGES = {
+    "screenshot": ((1920, 1080), None),
+    "100kb": ((1024, 768), 100_000),
+    "4mb": ((4000, 3000), 4 * MIB),
+}
+KINDS = ("app", "nginx", "database", "wrk")
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class TreeStack:
+    """One checkout's stack: its devstack process and the ports it serves on."""
+
+    tree: Path
+    var: Path
+    process: subprocess.Popen
+    url: str
+
+    @classmethod
+    def start(cls, tree: Path, var: Path, workers: str | None) -> "TreeStack":
+        app_port, http_port = free_port(), free_port()
+        env = {
+            **os.environ, **UNLIMITED, "VAR_DIR": str(var), "MONGODB_URI": "",
+            "COOKIE_SECRET": "bench-" + "s" * 40, "APP_PORT": str(app_port),
+            "HTTP_PORT": str(http_port),
+        }  # fmt: skip
+        if workers is not None:
+            env["WORKERS"] = workers
+        var.mkdir(parents=True)
+        log = (var / "devstack.log").open("ab")
+        process = subprocess.Popen(
+            [str(tree / ".venv" / "bin" / "python"), "-m", "imagehost.dev.devstack"],
+            cwd=tree, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        stack = cls(tree, var, process, f"http://127.0.0.1:{http_port}")
+        stack.wait_ready(90)
+        return stack
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = (self.var / "devstack.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the stack of {self.tree} exited:\n{log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the stack of {self.tree} did not answer within {timeout:.0f} s")
+
+    def cpu_ms(self) -> dict[str, float]:
+        """User+system CPU so far of the stack's processes, by kind (the devstack apart)."""
+        totals: dict[str, float] = defaultdict(float)
+        for pid in process_tree(self.process.pid):
+            if pid == self.process.pid:
+                continue
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            totals[_kind(cmdline)] += (int(fields[11]) + int(fields[12])) * TICK_MS
+        return totals
+
+    def clear_images(self) -> None:
+        for path in (self.var / "images").iterdir():
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # devstack stops its stack, then exits
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _kind(cmdline: bytes) -> str:
+    if b"nx_27017" in cmdline:
+        return "database"
+    if b"nginx" in cmdline:
+        return "nginx"
+    return "app"
+
+
+@dataclass(frozen=True)
+class Run:
+    rate: float
+    ok: int
+    load: float
+    per_upload: dict[str, float]  # CPU ms per successful upload, by kind
+
+    @property
+    def total(self) -> float:
+        return sum(self.per_upload.values())
+
+
+def measure(stack: TreeStack, body: bytes, ctype: str, concurrency: int, seconds: float) -> Run:
+    load_average = os.getloadavg()[0]
+    before, children = stack.cpu_ms(), os.times()
+    result = Load(
+        f"{stack.url}/upload", connections=concurrency, seconds=seconds,
+        body=body, content_type=ctype, expect=201,
+    ).result().check(f"upload to {stack.tree}")  # fmt: skip
+    after, waited = stack.cpu_ms(), os.times()
+    used = {kind: after.get(kind, 0) - before.get(kind, 0) for kind in KINDS[:-1]}
+    # wrk is our child: its CPU time joins ours once it has been waited for.
+    used["wrk"] = 1000 * (
+        waited.children_user + waited.children_system - children.children_user
+        - children.children_system
+    )  # fmt: skip
+    stack.clear_images()
+    wait_settled()
+    per_upload = {kind: ms / result.ok for kind, ms in used.items()}
+    return Run(result.rate, result.ok, load_average, per_upload)
+
+
+def main() -> None:
+    args = arguments(__doc__, seconds=8, images=IMAGES, extra=_options)
+    require_tools()
+    trees = [Path(tree).resolve() for tree in args.tree or [ROOT]]
+    rounds, concurrency = (1, 2) if args.quick else (args.rounds, args.concurrency)
+    rows, summary = [], []
+    with scratch("upload-cpu") as var:
+        stacks: list[TreeStack] = []
+        try:
+            for index, tree in enumerate(trees):
+                stacks.append(TreeStack.start(tree, var / f"tree{index}", args.workers))
+            for name in args.image:
+                size, max_bytes = IMAGES[name]
+                if args.quick:
+                    size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes and max_bytes // 16
+                data, filename = bench_image(size, max_bytes)
+                body, ctype = upload_body(data, filename)
+                label = f"{filename} ({len(data) / 1000:,.0f} kB, {size[0]}x{size[1]})"
+                for stack in stacks:  # warm up: imports, connections, caches
+                    measure(stack, body, ctype, concurrency, min(2, args.seconds))
+                runs: dict[Path, list[Run]] = defaultdict(list)
+                for number in range(rounds):
+                    for stack in stacks if number % 2 == 0 else stacks[::-1]:
+                        run = measure(stack, body, ctype, concurrency, args.seconds)
+                        runs[stack.tree].append(run)
+                        rows.append(_row(label, stack.tree, number + 1, run))
+                for tree in trees:
+                    summary.append(_summary(label, tree, runs[tree], runs[trees[0]]))
+        finally:
+            for stack in stacks:
+                stack.stop()
+    columns = ["image", "tree", "run", "load avg", "uploads/s", *(f"{k} ms" for k in KINDS)]
+    print_table(
+        f"CPU per upload at concurrency {concurrency} ({args.seconds:g} s per run)",
+        [*columns, "total ms"], rows,
+    )  # fmt: skip
+    print_table(
+        "Medians per tree (ratios against the first tree)",
+        ["image", "tree", "uploads/s", "x rate", *(f"{k} ms" for k in KINDS), "total ms", "x CPU"],
+        summary,
+    )  # fmt: skip
+
+
+def _options(parser) -> None:
+    parser.add_argument(
+        "--tree", action="append", help="a checkout with its .venv (repeatable; default: this one)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tree, alternating")
+    parser.add_argument("--concurrency", type=int, default=8)
+
+
+def _row(label: str, tree: Path, number: int, run: Run) -> list:
+    cpu = [round(run.per_upload[kind], 2) for kind in KINDS]
+    return [label, _short(tree), number, f"{run.load:.2f}", run.rate, *cpu, round(run.total, 2)]
+
+
+def _summary(label: str, tree: Path, runs: list[Run], first: list[Run]) -> list:
+    rate, first_rate = median([r.rate for r in runs]), median([r.rate for r in first])
+    cpu = [round(median([r.per_upload[kind] for r in runs]), 2) for kind in KINDS]
+    total, first_total = median([r.total for r in runs]), median([r.total for r in first])
+    return [
+        label, _short(tree), rate, f"{rate / first_rate:.2f}", *cpu, round(total, 2),
+        f"{first_total / total:.2f}",
+    ]  # fmt: skip
+
+
+def _short(tree: Path) -> str:
+    return "this checkout" if tree == ROOT else str(tree)
+
+
+if __name__ == "__main__":
+    main()
