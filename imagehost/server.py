@@ -25,7 +25,7 @@ from .migrations import wait_for_database
 from .s3storage import StorageError
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .supervisor import supervise
-from .tuning import return_big_buffers_to_the_os
+from .tuning import return_big_buffers_to_the_os, reuse_image_blocks
 from .web.app import make_app
 
 SHUTDOWN_GRACE = 10.0
@@ -139,6 +139,7 @@ def main() -> int:
         return 2
     setup_logging(settings.logs_dir, settings.log_level)
     return_big_buffers_to_the_os()
+    reuse_image_blocks()
     try:
         with database_for(settings) as settings:
             sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
