@@ -19,14 +19,15 @@ PYBABEL := $(PY) -m babel.messages.frontend
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/imagehost.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 TEMPLATE := locale/imagehost.pot
+ZLIB_NG := build/zlib-ng/libz.so.1
 
 .PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
 .PHONY: catalogues messages
 
-run: $(VENV)/.local-installed system-deps catalogues
+run: $(VENV)/.local-installed system-deps catalogues $(ZLIB_NG)
 	$(PY) -m imagehost.dev.devstack
 
-test: $(VENV)/.dev-installed system-deps-test catalogues
+test: $(VENV)/.dev-installed system-deps-test catalogues $(ZLIB_NG)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -53,6 +54,11 @@ $(VENV)/.dev-installed: $(VENV)/.local-installed requirements-dev.txt
 
 catalogues: $(COMPILED)
 
+# zlib-ng as the processes' libz.so.1 (see imagehost/zlibng.py), built once per checkout.
+$(ZLIB_NG): scripts/zlib-ng.sh requirements-zlib-ng.txt | $(VENV)/bin/python
+	@scripts/system-deps.sh gcc make
+	scripts/zlib-ng.sh $(PY) $(@D)
+
 locale/%.mo: locale/%.po | $(VENV)/.local-installed
 	$(PYBABEL) compile --statistics -i $< -o $@
 
@@ -74,11 +80,11 @@ system-deps-test:
 	@scripts/ceph-rgw.sh install
 
 # One benchmark: `make bench-upload` (see README, Benchmarks); `make bench` runs them all.
-$(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed catalogues
+$(BENCHMARKS:%=bench-%): bench-%: $(VENV)/.dev-installed catalogues $(ZLIB_NG)
 	@scripts/system-deps.sh nginx wrk
 	$(PY) -m bench.$*
 
 bench: $(BENCHMARKS:%=bench-%)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -2,6 +2,11 @@
 
 from pathlib import Path
 
+from . import zlibng
+
+# Before anything imports zlib or Pillow: see zlibng.
+zlibng.load()
+
 __version__ = "0.1.0"
 # The folder that holds this package and, beside it, templates/, static/ and nginx/: the
 # checkout, or /app in the image.

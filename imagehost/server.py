@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 import time
+import zlib
 
 import tornado.netutil
 from loguru import logger
@@ -73,7 +74,10 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
             app, xheaders=True, max_body_size=settings.max_body_bytes, idle_connection_timeout=60
         )
         server.add_sockets(sockets)
-        logger.info(f"app listening on {settings.host}:{settings.port} pid={os.getpid()}")
+        logger.info(
+            f"app listening on {settings.host}:{settings.port} pid={os.getpid()} "
+            f"zlib={zlib.ZLIB_RUNTIME_VERSION}"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
