@@ -1,5 +1,16 @@
 # The imagehost app. nginx (serving /images/ and /static/) and MongoDB are their own services
 # in compose.yaml.
+
+# zlib-ng as the app's libz.so.1 (see imagehost/zlibng.py); only the library leaves this stage.
+FROM python:3.13-slim-bookworm AS zlib-ng
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev make \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY requirements-zlib-ng.txt ./
+COPY scripts/zlib-ng.sh scripts/
+RUN scripts/zlib-ng.sh python /src/build/zlib-ng
+
 FROM python:3.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,6 +25,10 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
+COPY --from=zlib-ng /src/build/zlib-ng/ build/zlib-ng/
+# Every process's libz.so.1, from the start: a Python that links zlib into its executable (as
+# Debian's does) has loaded the system's before imagehost could load this one.
+ENV LD_LIBRARY_PATH=/app/build/zlib-ng
 COPY imagehost/ imagehost/
 COPY templates/ templates/
 COPY static/ static/

@@ -4,7 +4,9 @@ when the checkout or image has it: build/zlib-ng/libz.so.1, made by scripts/zlib
 Pillow's Linux wheels use the system's libz.so.1 (a manylinux wheel may not bring its own), and
 Debian's zlib 1.2.13 inflates a screenshot's 6 MB of pixels in about 13 ms, zlib-ng in about 1.
 A library named libz.so.1 that is loaded before any other is the one that every later user of
-libz.so.1 gets (Python's zlib module, Pillow), so this runs first thing in `imagehost`.
+libz.so.1 gets (Python's zlib module, Pillow), so this runs first thing in `imagehost`. A Python
+that links zlib into its executable (Debian's own) has the system's from the start: for the
+image, the Dockerfile sets LD_LIBRARY_PATH to the library's folder instead.
 """
 
 import ctypes
