@@ -17,7 +17,7 @@ from imagehost.backups import writer as writer_module
 from imagehost.backups.records import RawRecords, split_documents
 from imagehost.database import ImageRecord
 from tests import images
-from tests.images import multipart
+from tests.records import image_record
 
 # Real mongodump archives from mongo-tools' test data (origin and licence in its README.md).
 MONGODUMP = Path(__file__).resolve().parent / "data" / "mongodump"
@@ -27,11 +27,8 @@ def filler_record(index: int, size: int) -> ImageRecord:
     """A record under a fresh random name whose files the test writes itself: set-up for tests
     that copy files as they are and never decode them."""
     stem = secrets.token_urlsafe(12)
-    return ImageRecord(
-        name=f"{stem}.png", original_name=f"r{index}.png", format="png", width=1,
-        height=1, size=size, sha256="0" * 64, delete_token_hash="0" * 64,
-        thumbnail=f"{stem}.thumb.jpg",
-    )  # fmt: skip
+    name, thumbnail = f"{stem}.png", f"{stem}.thumb.jpg"
+    return image_record(name, original_name=f"r{index}.png", size=size, thumbnail=thumbnail)
 
 
 async def add_records(ctx, count: int, size: int = 1000) -> list[ImageRecord]:
@@ -112,8 +109,5 @@ async def upload_three(client) -> list[dict]:
         (images.png((30, 20), mode="RGBA"), "logo.png"),
         (images.gif(frames=3), "anim.gif"),
     ):
-        body, ctype = multipart([("file", name, data)])
-        response = await client.upload(body, ctype, accept="application/json")
-        assert response.code == 201
-        bodies.append(json.loads(response.body))
+        bodies.append(await client.uploaded(data, name))
     return bodies

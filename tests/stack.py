@@ -79,10 +79,11 @@ class Http:
         filename: str = "cat.png",
         accept: str = "application/json",
         headers: dict | None = None,
+        path: str = "/upload",
     ):
         body, ctype = multipart([("file", filename, data)])
         status, got, payload = self.request(
-            "POST", "/upload", body, {"Content-Type": ctype, "Accept": accept, **(headers or {})}
+            "POST", path, body, {"Content-Type": ctype, "Accept": accept, **(headers or {})}
         )
         if status == 201 and accept == "application/json":
             return status, got, json.loads(payload)

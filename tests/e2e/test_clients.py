@@ -12,19 +12,11 @@ import pytest
 from imagehost import ROOT
 from imagehost.dev.devstack import free_port
 from tests import images, sharex
-from tests.images import multipart
 
 pytestmark = pytest.mark.e2e
 
 SCRIPT = ROOT / "clients" / "imagehost-upload"
 CURL = shutil.which("curl")
-
-
-def api_upload(site, data: bytes, filename: str = "cat.png", headers=None):
-    body, ctype = multipart([("file", filename, data)])
-    return site.request(
-        "POST", "/api/v1/images", body, {"Content-Type": ctype, "Accept": "*/*", **(headers or {})}
-    )
 
 
 def path_of(site, url: str) -> str:
@@ -35,7 +27,7 @@ def path_of(site, url: str) -> str:
 # -- the JSON API --------------------------------------------------------------------------
 def test_api_upload_read_delete(site, stack):
     data = images.png((90, 60))
-    status, headers, body = api_upload(site, data)
+    status, headers, body = site.upload(data, accept="*/*", path="/api/v1/images")
     assert status == 201 and headers["Content-Type"].startswith("application/json")
     created = json.loads(body)
     stored = (stack.settings.images_dir / created["name"]).read_bytes()
@@ -50,14 +42,16 @@ def test_api_upload_read_delete(site, stack):
 
 
 def test_api_gets_json_from_nginx_for_a_body_over_its_limit(site):
-    status, headers, body = api_upload(site, os.urandom(40 * 1024 * 1024))
+    status, headers, body = site.upload(
+        os.urandom(40 * 1024 * 1024), accept="*/*", path="/api/v1/images"
+    )
     assert status == 413
     assert headers["Content-Type"] == "application/json"
     assert "too large" in json.loads(body)["error"]
 
 
 def test_api_errors_are_json_through_nginx(site):
-    status, headers, body = api_upload(site, b"plain text")
+    status, headers, body = site.upload(b"plain text", accept="*/*", path="/api/v1/images")
     assert status == 415 and "JPEG, PNG or GIF" in json.loads(body)["error"]
     status, headers, body = site.request("GET", "/api/v1/nothing", None, {"Accept": "text/html"})
     assert status == 404 and headers["Content-Type"].startswith("application/json")

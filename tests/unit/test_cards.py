@@ -1,14 +1,14 @@
 from imagehost.cards import card_for, embed_snippets, facts, thumb_box
 from imagehost.database import ImageRecord
+from tests.records import image_record
 
 
 def record(**changes) -> ImageRecord:
     values = dict(
-        name="AAAAAAAAAAAAAAAA.png", original_name="cat.png", format="png", width=1200,
-        height=800, size=1536, sha256="0" * 64, delete_token_hash="-",
+        original_name="cat.png", width=1200, height=800, size=1536, delete_token_hash="-",
         thumbnail="AAAAAAAAAAAAAAAA.thumb.jpg",
     )  # fmt: skip
-    return ImageRecord(**{**values, **changes})
+    return image_record("AAAAAAAAAAAAAAAA.png", **{**values, **changes})
 
 
 def test_thumb_box_fits_the_long_side_and_never_upscales():

@@ -4,13 +4,11 @@ import pytest
 
 from imagehost.database import ImageRecord
 from imagehost.gallery import BadCursor, decode_cursor, encode_cursor
+from tests.records import image_record
 
 
 def at(created: datetime) -> ImageRecord:
-    return ImageRecord(
-        name="Ab_-0123456789xy.gif", original_name="", format="gif", width=1, height=1,
-        size=1, sha256="", delete_token_hash="", created_at=created,
-    )  # fmt: skip
+    return image_record("Ab_-0123456789xy.gif", created_at=created)
 
 
 def test_cursor_round_trips_at_millisecond_precision():

@@ -1,6 +1,7 @@
 """The web layer's HTTP client: the app served on a free port, and the browsers the tests play
 (a visitor with its cookies and XSRF token, an admin who signs in)."""
 
+import json
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -11,6 +12,8 @@ from tornado.netutil import bind_sockets
 
 from tests.admin import ADMIN_PASSWORD
 from tests.images import multipart
+
+JSON = "application/json"
 
 
 class Visitor:
@@ -37,8 +40,7 @@ class Visitor:
         return await self.client.request("GET", path, headers=self.headers(htmx))
 
     async def upload(self, data: bytes, filename: str = "cat.png", htmx: bool = True):
-        body, ctype = multipart([("file", filename, data)])
-        return await self.client.upload(body, ctype, headers=self.headers(htmx))
+        return await self.client.upload_file(data, filename, headers=self.headers(htmx))
 
     async def submit_form(self, data: bytes, filename: str = "cat.png"):
         """The plain form, without JavaScript: the token in the _xsrf field, HTML wanted."""
@@ -89,6 +91,17 @@ class Client:
     ):
         all_headers = {"Content-Type": content_type, "Accept": accept, **(headers or {})}
         return await self.request("POST", path, body=body, headers=all_headers)
+
+    async def upload_file(self, data: bytes, filename: str = "cat.png", **options):
+        """`data` sent as the form's one file (`options` as for `upload`)."""
+        body, ctype = multipart([("file", filename, data)])
+        return await self.upload(body, ctype, **options)
+
+    async def uploaded(self, data: bytes, filename: str = "cat.png", **options) -> dict:
+        """An upload that must be taken: its JSON answer."""
+        response = await self.upload_file(data, filename, **{"accept": JSON, **options})
+        assert response.code == 201, response.body
+        return json.loads(response.body)
 
     async def visit(self) -> Visitor:
         """A new visitor: open the page, keep its cookies and the form's XSRF token."""

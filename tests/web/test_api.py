@@ -17,15 +17,8 @@ def files_in(ctx) -> list[str]:
     return sorted(os.listdir(ctx.settings.images_dir))
 
 
-async def api_upload(client, data: bytes, filename: str = "cat.png", accept: str = "*/*"):
-    body, ctype = multipart([("file", filename, data)])
-    return await client.upload(body, ctype, accept=accept, path=IMAGES)
-
-
 async def uploaded(client) -> dict:
-    response = await api_upload(client, images.jpeg((120, 80)), "holiday.jpg")
-    assert response.code == 201, response.body
-    return json.loads(response.body)
+    return await client.uploaded(images.jpeg((120, 80)), "holiday.jpg", accept="*/*", path=IMAGES)
 
 
 def error_of(response) -> str:
@@ -36,7 +29,9 @@ def error_of(response) -> str:
 
 
 async def test_upload_answers_json_whatever_the_client_accepts(client, ctx):
-    response = await api_upload(client, images.jpeg((120, 80)), "holiday.jpg", accept="*/*")
+    response = await client.upload_file(
+        images.jpeg((120, 80)), "holiday.jpg", accept="*/*", path=IMAGES
+    )
     assert response.code == 201
     assert response.headers["Content-Type"].startswith("application/json")
     body = json.loads(response.body)
@@ -54,7 +49,7 @@ async def test_upload_answers_json_whatever_the_client_accepts(client, ctx):
 @pytest.mark.parametrize("accept", ["*/*", "text/html", "application/json"])
 @BAD_FILES
 async def test_refusals_are_json_and_leave_nothing(client, ctx, data, status, words, accept):
-    response = await api_upload(client, data, accept=accept)
+    response = await client.upload_file(data, accept=accept, path=IMAGES)
     assert response.code == status
     assert words in error_of(response)
     assert files_in(ctx) == []
@@ -84,8 +79,9 @@ async def test_declared_body_over_the_limit_is_413_json_before_reading(client, c
 
 
 async def test_cookies_without_xsrf_token_are_403_json(client, ctx):
-    body, ctype = multipart([("file", "a.png", images.png())])
-    response = await client.upload(body, ctype, headers={"Cookie": "_xsrf=abc"}, path=IMAGES)
+    response = await client.upload_file(
+        images.png(), "a.png", headers={"Cookie": "_xsrf=abc"}, path=IMAGES
+    )
     assert response.code == 403
     assert error_of(response)
     assert files_in(ctx) == []

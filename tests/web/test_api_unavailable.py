@@ -9,7 +9,6 @@ import pytest
 from imagehost.context import build_context
 from imagehost.dev.devstack import free_port
 from tests import images
-from tests.images import multipart
 
 IMAGES = "/api/v1/images"
 
@@ -35,8 +34,7 @@ def assert_503_json(response) -> None:
 
 
 async def test_upload_is_503_and_stores_nothing(client, ctx):
-    body, ctype = multipart([("file", "a.png", images.png())])
-    response = await client.upload(body, ctype, path=IMAGES)
+    response = await client.upload_file(images.png(), "a.png", path=IMAGES)
     assert_503_json(response)
     assert os.listdir(ctx.settings.images_dir) == []
 

@@ -45,7 +45,6 @@ from tests.backups import (
     write_backup,
 )
 from tests.cli import command_env, start_imagehost
-from tests.images import multipart
 from tests.unit.mongodump_reader import FormatError, parse_archive
 
 
@@ -246,9 +245,7 @@ async def test_uploads_and_deletes_during_a_backup_leave_it_consistent(client, c
     # Upload and delete for as long as it runs (or records are left to delete: a loaded
     # machine can make the backup outlast them).
     while (await ctx.backups.status()).running and existing:
-        body, ctype = multipart([("file", f"during{overlapped}.png", images.png())])
-        response = await client.upload(body, ctype, accept="application/json")
-        assert response.code == 201
+        await client.uploaded(images.png(), f"during{overlapped}.png")
         await ctx.uploads.delete(existing.pop())
         overlapped += (await ctx.backups.status()).running
     await ctx.backups.wait()

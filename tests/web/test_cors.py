@@ -7,7 +7,6 @@ import pytest
 
 from imagehost.web.app import make_app
 from tests import images
-from tests.images import multipart
 from tests.web.client import serving
 
 APP_ORIGIN = "https://app.example.org"
@@ -60,13 +59,15 @@ async def test_listed_origin_may_read_answers_and_errors(open_client):
 
 
 async def test_listed_origin_uploads(open_client):
-    body, ctype = multipart([("file", "a.png", images.png())])
     headers = {"Origin": "http://localhost:3000"}
-    created = await open_client.upload(body, ctype, headers=headers, path="/api/v1/images")
+    created = await open_client.upload_file(
+        images.png(), "a.png", headers=headers, path="/api/v1/images"
+    )
     assert created.code == 201
     assert created.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
-    body, ctype = multipart([("file", "a.txt", b"text")])
-    refused = await open_client.upload(body, ctype, headers=headers, path="/api/v1/images")
+    refused = await open_client.upload_file(
+        b"text", "a.txt", headers=headers, path="/api/v1/images"
+    )
     assert refused.code == 415
     assert refused.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
@@ -93,8 +94,7 @@ async def test_only_the_api_is_opened(open_client):
     for path in ("/", "/healthz", "/imagehost.sxcu"):
         response = await open_client.request("GET", path, headers={"Origin": APP_ORIGIN})
         assert "Access-Control-Allow-Origin" not in response.headers, path
-    body, ctype = multipart([("file", "a.png", images.png())])
-    response = await open_client.upload(body, ctype, headers={"Origin": APP_ORIGIN})
+    response = await open_client.upload_file(images.png(), "a.png", headers={"Origin": APP_ORIGIN})
     assert response.code == 201
     assert "Access-Control-Allow-Origin" not in response.headers
 

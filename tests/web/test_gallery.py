@@ -10,11 +10,10 @@ from loguru import logger
 from tornado.web import decode_signed_value
 
 from imagehost import ROOT
-from imagehost.database import ImageRecord
 from imagehost.gallery import PAGE_SIZE
 from imagehost.logsetup import setup_logging
 from tests import images
-from tests.images import multipart
+from tests.records import image_record
 
 CARD_ID = re.compile(r'<li class="card" id="card-([A-Za-z0-9_-]{16})"')
 NEXT_PAGE = re.compile(r'hx-get="(/gallery\?before=[^"]+)"')
@@ -72,8 +71,7 @@ async def test_page_shows_only_this_browsers_uploads(client, ctx):
     alice, bob, newcomer = await client.visit(), await client.visit(), await client.visit()
     mine = [(await alice.upload(images.png(), f"a{i}.png")).body.decode() for i in range(2)]
     theirs = (await bob.upload(images.png(), "b.png")).body.decode()
-    body, ctype = multipart([("file", "api.png", images.png())])
-    await client.upload(body, ctype)  # an API client: no cookie, owner ""
+    await client.upload_file(images.png(), "api.png")  # an API client: no cookie, owner ""
     assert await ctx.repo.count() == 4
 
     page = (await alice.get("/")).body.decode()
@@ -101,10 +99,10 @@ async def seed(ctx, owner: str, count: int, prefix: str = "a", when=tied_in_thre
     records = []
     for i in range(count):
         stem = f"{prefix}{count - i:04d}".ljust(16, "x")
-        record = ImageRecord(
-            name=f"{stem}.png", original_name=f"n{i}.png", format="png",
-            width=10, height=10, size=100, sha256="0" * 64, delete_token_hash="-",
-            owner=owner, thumbnail=f"{stem}.thumb.png", created_at=start + when(i),
+        record = image_record(
+            f"{stem}.png", original_name=f"n{i}.png", width=10, height=10, size=100,
+            delete_token_hash="-", owner=owner, thumbnail=f"{stem}.thumb.png",
+            created_at=start + when(i),
         )  # fmt: skip
         await ctx.repo.insert(record)
         records.append(record)

@@ -139,9 +139,8 @@ async def test_a_refusal_is_in_the_readers_language_with_a_stable_code(client):
 
 async def test_numbers_in_a_refusal_are_russian(client, ctx):
     too_big = b"\x89PNG" + b"\0" * ctx.settings.max_upload_bytes
-    body, ctype = multipart([("file", "big.png", too_big)])
-    response = await client.upload(
-        body, ctype, accept="application/json", headers={"Accept-Language": "ru"}
+    response = await client.upload_file(
+        too_big, "big.png", accept="application/json", headers={"Accept-Language": "ru"}
     )
     assert response.code == 413
     assert json.loads(response.body) == {

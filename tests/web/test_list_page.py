@@ -4,14 +4,17 @@ every record once, in order, when many records share one second."""
 from datetime import UTC, datetime, timedelta
 
 from imagehost.database import ImageRecord
+from tests.records import image_record
 
 
 def record(index: int, created: datetime) -> ImageRecord:
-    return ImageRecord(
-        name=f"SAME{index:012d}.png", original_name=f"{index}.png", format="png", width=1,
-        height=1, size=10, sha256="0" * 64, delete_token_hash="0" * 64, owner="walker",
+    return image_record(
+        f"SAME{index:012d}.png",
+        original_name=f"{index}.png",
+        size=10,
+        owner="walker",
         created_at=created,
-    )  # fmt: skip
+    )
 
 
 async def test_pages_walk_a_burst_within_one_second_exactly_once(ctx):

@@ -1,14 +1,12 @@
 """STRIP_METADATA through the real upload path: on by default; off keeps the original bytes."""
 
 import dataclasses
-import json
 
 import pytest
 
 from imagehost.context import build_context
 from imagehost.web.app import make_app
 from tests import images
-from tests.images import multipart
 from tests.web.client import serving
 
 ORIGINALS = pytest.mark.parametrize(
@@ -20,10 +18,7 @@ ORIGINALS = pytest.mark.parametrize(
 
 async def upload(client, ctx, data: bytes) -> tuple[bytes, bytes]:
     """The stored image and thumbnail."""
-    body, ctype = multipart([("file", "original", data)])
-    response = await client.upload(body, ctype, accept="application/json")
-    assert response.code == 201, response.body
-    record = await ctx.repo.get(json.loads(response.body)["name"])
+    record = await ctx.repo.get((await client.uploaded(data, "original"))["name"])
     folder = ctx.settings.images_dir
     return (folder / record.name).read_bytes(), (folder / record.thumbnail).read_bytes()
 

@@ -1,18 +1,14 @@
 """The app's own per-request log line: through loguru, server errors as ERROR, tokens cut."""
 
-import json
-
 from loguru import logger
 
 from imagehost.logsetup import setup_logging
 from tests import images
-from tests.images import multipart
 
 
 async def test_request_lines_carry_no_delete_token(client, ctx):
     log = setup_logging(ctx.settings.logs_dir, "DEBUG", console=False)
-    body, ctype = multipart([("file", "a.png", images.png())])
-    answer = json.loads((await client.upload(body, ctype, accept="application/json")).body)
+    answer = await client.uploaded(images.png(), "a.png")
     path = answer["delete_url"].replace(client.base, "")
     token = path.rsplit("/", 1)[1]
     refused = await client.request("POST", path, headers={"Cookie": "_xsrf=abc"})

@@ -11,13 +11,8 @@ def files_in(ctx) -> list[str]:
     return sorted(os.listdir(ctx.settings.images_dir))
 
 
-async def upload(client, data: bytes, filename: str = "cat.png", accept: str = "*/*"):
-    body, ctype = multipart([("file", filename, data)])
-    return await client.upload(body, ctype, accept=accept)
-
-
 async def test_plain_client_gets_the_link_as_text(client, ctx):
-    response = await upload(client, images.png())
+    response = await client.upload_file(images.png())
     assert response.code == 201
     assert response.headers["Content-Type"].startswith("text/plain")
     link = response.body.decode().strip()
@@ -31,7 +26,7 @@ async def test_plain_client_gets_the_link_as_text(client, ctx):
 
 async def test_json_answer_has_every_field(client, ctx):
     data = images.jpeg((120, 80))
-    response = await upload(client, data, "holiday.jpg", accept="application/json")
+    response = await client.upload_file(data, "holiday.jpg", accept="application/json")
     assert response.code == 201
     body = json.loads(response.body)
     assert set(body) >= {"url", "path", "name", "format", "width", "height", "size", "delete_url"}
@@ -48,7 +43,7 @@ async def test_json_answer_has_every_field(client, ctx):
 
 
 async def test_browser_form_gets_an_html_page_with_the_link(client):
-    response = await upload(client, images.gif(), "<b>x</b>.gif", accept="text/html")
+    response = await client.upload_file(images.gif(), "<b>x</b>.gif", accept="text/html")
     assert response.code == 201
     page = response.body.decode()
     assert "/images/" in page and ".gif" in page
@@ -56,7 +51,7 @@ async def test_browser_form_gets_an_html_page_with_the_link(client):
 
 
 async def test_extension_comes_from_the_bytes(client, ctx):
-    response = await upload(client, images.png(), "photo.jpg", accept="application/json")
+    response = await client.upload_file(images.png(), "photo.jpg", accept="application/json")
     body = json.loads(response.body)
     assert body["name"].endswith(".png") and body["format"] == "png"
 
@@ -64,7 +59,7 @@ async def test_extension_comes_from_the_bytes(client, ctx):
 async def test_names_are_unique_and_unguessable(client):
     names = set()
     for _ in range(10):
-        response = await upload(client, images.png(), accept="application/json")
+        response = await client.upload_file(images.png(), accept="application/json")
         names.add(json.loads(response.body)["name"])
     assert len(names) == 10
     for name in names:
@@ -73,13 +68,13 @@ async def test_names_are_unique_and_unguessable(client):
 
 
 async def test_exactly_five_mib_is_accepted(client):
-    response = await upload(client, images.padded_png(LIMIT), accept="application/json")
+    response = await client.upload_file(images.padded_png(LIMIT), accept="application/json")
     assert response.code == 201, response.body
 
 
 @BAD_FILES
 async def test_refused_uploads_leave_nothing(client, ctx, data, status, words):
-    response = await upload(client, data, accept="application/json")
+    response = await client.upload_file(data, accept="application/json")
     assert response.code == status
     assert words in json.loads(response.body)["error"]
     assert files_in(ctx) == []
@@ -109,8 +104,7 @@ async def test_non_multipart_body_is_415(client):
 
 
 async def test_browser_without_xsrf_token_is_refused(client, ctx):
-    body, ctype = multipart([("file", "a.png", images.png())])
-    response = await client.upload(body, ctype, headers={"Cookie": "_xsrf=abc"})
+    response = await client.upload_file(images.png(), "a.png", headers={"Cookie": "_xsrf=abc"})
     assert response.code == 403
     assert files_in(ctx) == []
 
@@ -125,8 +119,8 @@ async def test_upload_is_logged_with_ip_size_result(client, ctx):
     from imagehost.logsetup import setup_logging
 
     log = setup_logging(ctx.settings.logs_dir, console=False)
-    await upload(client, images.png(), "line1\nFAKE | INFO | forged")
-    await upload(client, b"nope")
+    await client.upload_file(images.png(), "line1\nFAKE | INFO | forged")
+    await client.upload_file(b"nope")
     from loguru import logger
 
     await logger.complete()
@@ -142,14 +136,13 @@ async def test_real_ip_comes_from_x_real_ip(client, ctx):
     from imagehost.logsetup import setup_logging
 
     log = setup_logging(ctx.settings.logs_dir, console=False)
-    body, ctype = multipart([("file", "a.png", images.png())])
-    await client.upload(body, ctype, headers={"X-Real-IP": "203.0.113.9"})
+    await client.upload_file(images.png(), "a.png", headers={"X-Real-IP": "203.0.113.9"})
     await logger.complete()
     assert "ip=203.0.113.9" in log.read_text()
 
 
 async def test_delete_link_removes_image_thumbnail_and_record(client, ctx):
-    response = await upload(client, images.png(), accept="application/json")
+    response = await client.upload_file(images.png(), accept="application/json")
     body = json.loads(response.body)
     path = body["delete_url"].replace(client.base, "")
     confirm = await client.request("GET", path, headers={"Accept": "text/html"})
