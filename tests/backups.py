@@ -1,5 +1,6 @@
 """Helpers for the backup tests: records with files made quickly, and reading a backup back."""
 
+import asyncio
 import gzip
 import hashlib
 import io
@@ -9,6 +10,7 @@ import secrets
 import tarfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import bson
@@ -52,6 +54,19 @@ async def raw_records(ctx) -> list[bytes]:
 def stored_files(ctx) -> dict[str, bytes]:
     root = ctx.settings.images_dir
     return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()}
+
+
+def read_everything(storage) -> dict[str, bytes]:
+    """Every stored file's bytes, through the interface (scan, then the streaming reader)."""
+    names = sorted(f.name for f in asyncio.run(storage.scan()) if not f.temp)
+    found = {}
+    with storage.reader() as open_stored:
+        for name in names:
+            with closing(open_stored(name)) as stream:
+                buffer = memoryview(bytearray(stream.size()))
+                assert stream.readinto(buffer) == len(buffer)
+                found[name] = bytes(buffer)
+    return found
 
 
 def wipe(ctx) -> None:

@@ -6,12 +6,14 @@ tests/conftest.py.
 
 import http.client as httpclient
 import json
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 from pymongo import MongoClient
 
 from imagehost.dev.devstack import LocalStack, free_port
-from tests.admin import ADMIN_HASH
+from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
 from tests.images import multipart
 
 # nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
@@ -88,3 +90,16 @@ class Http:
         if status == 201 and accept == "application/json":
             return status, got, json.loads(payload)
         return status, got, payload
+
+
+def sign_in(site) -> str:
+    status, headers, _ = site.request("GET", "/admin/login")
+    xsrf = SimpleCookie(headers["Set-Cookie"])["_xsrf"].value
+    body = urlencode({"password": ADMIN_PASSWORD, "_xsrf": xsrf}).encode()
+    status, headers, _ = site.request(
+        "POST", "/admin/login", body,
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={xsrf}"},
+    )  # fmt: skip
+    assert status == 303
+    session = SimpleCookie(headers["Set-Cookie"])["imagehost_admin"].value
+    return f"_xsrf={xsrf}; imagehost_admin={session}"

@@ -1,5 +1,7 @@
 """What the browser tests share beside their fixtures: a fresh visitor's browser context, watched
-for CSP violations from before any of the page's scripts run."""
+for CSP violations from before any of the page's scripts run, and the upload page's parts."""
+
+from playwright.sync_api import expect
 
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 900}
@@ -23,3 +25,28 @@ def new_context(browser, stack, **options):
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(WATCH_PAGE)
     return context
+
+
+def file(name: str, data: bytes, mime: str) -> dict:
+    return {"name": name, "mimeType": mime, "buffer": data}
+
+
+def cards(page):
+    return page.locator("#gallery .card")
+
+
+def titles(page) -> list[str]:
+    return cards(page).locator(".title").all_inner_texts()
+
+
+def item(page, name: str):
+    return page.locator(".upload-item", has_text=name)
+
+
+def open_page(page):
+    page.goto("/")
+    expect(page.locator("html.js")).to_have_count(1)  # upload.js is running
+
+
+def choose(page, *files: dict) -> None:
+    page.set_input_files("#file", files=list(files))

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.browser.pages import new_context
+from tests.browser.pages import cards, choose, file, item, new_context, open_page, titles
 
 pytestmark = pytest.mark.browser
 
@@ -22,31 +22,6 @@ MAKE_FILES = """
 
 def spec(name: str, data: bytes, mime: str) -> dict:
     return {"name": name, "data": base64.b64encode(data).decode(), "type": mime}
-
-
-def file(name: str, data: bytes, mime: str) -> dict:
-    return {"name": name, "mimeType": mime, "buffer": data}
-
-
-def cards(page):
-    return page.locator("#gallery .card")
-
-
-def titles(page) -> list[str]:
-    return cards(page).locator(".title").all_inner_texts()
-
-
-def item(page, name: str):
-    return page.locator(".upload-item", has_text=name)
-
-
-def open_page(page):
-    page.goto("/")
-    expect(page.locator("html.js")).to_have_count(1)  # upload.js is running
-
-
-def choose(page, *files: dict) -> None:
-    page.set_input_files("#file", files=list(files))
 
 
 def test_choose_file_uploads_and_the_new_card_is_on_top(page, site):

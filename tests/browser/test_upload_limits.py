@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from imagehost.settings import DECLARED
 from tests import images
-from tests.browser.test_page import cards, choose, file, open_page, titles
+from tests.browser.pages import cards, choose, file, open_page, titles
 from tests.stack import stack_env, start_stack
 
 pytestmark = pytest.mark.browser

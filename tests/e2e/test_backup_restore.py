@@ -2,16 +2,14 @@
 backups are reachable only by a signed-in admin, through the app."""
 
 import json
-from http.cookies import SimpleCookie
-from urllib.parse import urlencode
 
 import pytest
 from pymongo import MongoClient
 
 from imagehost.embedded import running_embedded_uri
 from tests import images
-from tests.admin import ADMIN_PASSWORD
 from tests.cli import run_imagehost
+from tests.stack import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -21,19 +19,6 @@ def records(stack) -> list[dict]:
     uri = running_embedded_uri(stack.settings.db_dir)
     with MongoClient(uri) as client:
         return list(client[stack.settings.mongodb_db]["images"].find({}).sort("name"))
-
-
-def sign_in(site) -> str:
-    status, headers, _ = site.request("GET", "/admin/login")
-    xsrf = SimpleCookie(headers["Set-Cookie"])["_xsrf"].value
-    body = urlencode({"password": ADMIN_PASSWORD, "_xsrf": xsrf}).encode()
-    status, headers, _ = site.request(
-        "POST", "/admin/login", body,
-        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={xsrf}"},
-    )  # fmt: skip
-    assert status == 303
-    session = SimpleCookie(headers["Set-Cookie"])["imagehost_admin"].value
-    return f"_xsrf={xsrf}; imagehost_admin={session}"
 
 
 def test_backup_wipe_restore_and_every_link_serves_the_same_bytes(site, stack):

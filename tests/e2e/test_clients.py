@@ -12,10 +12,10 @@ import pytest
 from imagehost import ROOT
 from imagehost.dev.devstack import free_port
 from tests import images, sharex
+from tests.e2e.upload_script import run_script
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = ROOT / "clients" / "imagehost-upload"
 CURL = shutil.which("curl")
 
 
@@ -152,17 +152,6 @@ def fake_tool(folder: Path, name: str) -> Path:
     )
     tool.chmod(0o755)
     return tool
-
-
-def run_script(*args: str, stdin: bytes = b"", env=None, path_first: Path | None = None):
-    base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    base.pop("IMAGEHOST_URL", None)
-    if path_first is not None:
-        base["PATH"] = f"{path_first}:{base['PATH']}"
-    return subprocess.run(
-        [str(SCRIPT), *args], input=stdin, env={**base, **(env or {})},
-        capture_output=True, timeout=60,
-    )  # fmt: skip
 
 
 def test_script_uploads_a_file_and_prints_the_link(site, stack, tmp_path):

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests import images
-from tests.e2e.test_clients import run_script
+from tests.e2e.upload_script import run_script
 from tests.images import multipart
 from tests.stack import Http, stack_env, start_stack
 

@@ -16,8 +16,7 @@ from imagehost.s3storage import S3Storage
 from tests import images
 from tests.backups import filler_record
 from tests.cli import run_imagehost
-from tests.e2e.test_backup_restore import sign_in
-from tests.stack import Http, stack_env, start_stack
+from tests.stack import Http, sign_in, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@ S3 bucket (a real Ceph RGW) and back."""
 
 import asyncio
 import dataclasses
-from contextlib import closing
 
 import bson
 import pytest
@@ -11,21 +10,8 @@ import pytest
 from imagehost.backups.restore import restore
 from imagehost.server import build_context
 from imagehost.web.app import make_app
-from tests.backups import raw_records, upload_three
+from tests.backups import raw_records, read_everything, upload_three
 from tests.web.client import serving
-
-
-def read_everything(storage) -> dict[str, bytes]:
-    """Every stored file's bytes, through the interface (scan, then the streaming reader)."""
-    names = sorted(f.name for f in asyncio.run(storage.scan()) if not f.temp)
-    found = {}
-    with storage.reader() as open_stored:
-        for name in names:
-            with closing(open_stored(name)) as stream:
-                buffer = memoryview(bytearray(stream.size()))
-                assert stream.readinto(buffer) == len(buffer)
-                found[name] = bytes(buffer)
-    return found
 
 
 async def upload_some(ctx) -> None:

@@ -5,8 +5,8 @@ import asyncio
 
 from imagehost.s3storage import S3Storage
 from tests import images
+from tests.backups import read_everything
 from tests.cli import run_imagehost
-from tests.web.test_backup_across_storage import read_everything
 
 
 def folder_state(folder) -> dict:
