@@ -22,6 +22,14 @@ def stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _stop_starting_worker(signum, frame) -> None:
+    """A stop signal that reaches a worker before its event loop handles them (at start-up)
+    ends it through an exception, not the default action: killed outright, it could die
+    holding the lock of the log's queue, which it shares with the other workers, and hang
+    them at their next log line."""
+    raise SystemExit(128 + signum)
+
+
 def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
     """Fork `workers` processes that each run `work()` (its result is their exit status);
     forward SIGTERM/SIGINT; restart crashes."""
@@ -32,15 +40,21 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
     def spawn(slot: int) -> None:
         # A stop signal that reached a new child before it reset its handlers would be lost
         # (Python clears its pending signals after a fork) and leave a worker that never stops;
-        # blocked, it waits in the kernel until the child's default action can take it.
+        # blocked, it waits in the kernel until the child's own handler can take it.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            stop_with_parent(supervisor)
-            os._exit(work())
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, _stop_starting_worker)
+                signal.signal(signal.SIGINT, _stop_starting_worker)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                stop_with_parent(supervisor)
+                code = work()
+            except SystemExit as exc:
+                code = exc.code
+            finally:
+                os._exit(code)
         children[pid] = slot
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 

@@ -35,3 +35,65 @@ def test_a_stop_during_the_fork_still_stops_the_worker_and_the_supervisor():
     )
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 20  # not the worker's 60 s
+
+
+# Worker 0 has taken over its stop signals (as the app's event loop does) and logs once told to
+# stop; worker 1 is still starting and logging when the supervisor stops them both. Killed by
+# the default action, worker 1 could die holding the lock of the log's queue (enqueue=True,
+# shared by every worker), and worker 0 would hang at its next line: the supervisor too.
+LOGGING_SCRIPT = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from loguru import logger
+from imagehost import supervisor
+from imagehost.logsetup import setup_logging
+
+folder = Path(sys.argv[1])
+setup_logging(folder, console=False)
+fork, slot = os.fork, None
+
+def fork_for(slot_number):
+    def forked():
+        global slot
+        slot = slot_number
+        return fork()
+    return forked
+
+def work():
+    ready = folder / f"ready-{slot}"
+    if slot == 0:
+        told = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: told.set())
+        ready.touch()
+        told.wait()
+        threading.Timer(20, os._exit, (1,)).start()  # hung: gone anyway, not left behind
+        logger.info("worker 0 stopping")
+        return 0
+    while True:
+        logger.info("worker 1 starting " + "x" * 200)
+        ready.touch()
+
+def stop_when_ready():
+    while not all((folder / f"ready-{n}").exists() for n in (0, 1)):
+        time.sleep(0.01)
+    time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+for round in range(5):
+    slots = iter(range(2))
+    os.fork = lambda: fork_for(next(slots))()
+    for n in (0, 1):
+        (folder / f"ready-{n}").unlink(missing_ok=True)
+    threading.Thread(target=stop_when_ready).start()
+    assert supervisor.supervise(2, [], work) == 0
+logger.complete()
+"""
+
+
+def test_a_worker_stopped_while_it_logs_does_not_hang_the_others(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", LOGGING_SCRIPT, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "app.log").read_text().count("worker 0 stopping") == 5
