@@ -93,6 +93,7 @@ class Http:
 
 
 def sign_in(site) -> str:
+    """Sign in to the admin area through the stack's form; the Cookie header of the session."""
     status, headers, _ = site.request("GET", "/admin/login")
     xsrf = SimpleCookie(headers["Set-Cookie"])["_xsrf"].value
     body = urlencode({"password": ADMIN_PASSWORD, "_xsrf": xsrf}).encode()
