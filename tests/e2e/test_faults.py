@@ -213,6 +213,7 @@ def test_disk_full_is_507_and_leaves_no_partial_file(tmp_path, mongo_uri, small_
 def test_app_killed_mid_uploads_then_check_reports_and_fixes(own_db_stack):
     stack, site, records = own_db_stack
     photos = [images.noisy_jpeg(900_000) for _ in range(4)]
+    workers = child_pids(stack.app.pid)
     answers = keep_uploading(
         site, threads=8, until=lambda done: len(done) >= 4,
         then=lambda: stack.app.send_signal(signal.SIGKILL),
@@ -220,6 +221,9 @@ def test_app_killed_mid_uploads_then_check_reports_and_fixes(own_db_stack):
         make=lambda index: photos[index % 4],
     )  # fmt: skip
     stack.app.wait()
+    # Its workers stop with it (on their own SIGTERM): until they are gone, one could still be
+    # finishing an upload while the files are looked at, or hold the port the restart binds.
+    eventually(lambda: all(_gone(pid) for pid in workers), timeout=30)
     statuses = [status for status, _, _ in answers]
     assert set(statuses) <= {201, 502}, statuses
     accepted = [body for status, _, body in answers if status == 201]
