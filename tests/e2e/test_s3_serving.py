@@ -12,14 +12,14 @@ import pytest
 
 from imagehost.s3storage import S3Storage
 from tests.cli import run_imagehost
-from tests.images import gif, jpeg, png
+from tests.images import gif, jpeg, noisy_jpeg, png
 from tests.stack import Http, stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def s3_stack(tmp_path_factory, rgw, mongo_uri):
+def s3_running(tmp_path_factory, rgw, mongo_uri):
     config = rgw.config(f"serve-{uuid.uuid4().hex[:8]}")
     env = stack_env(
         tmp_path_factory.mktemp("s3stack"),
@@ -31,7 +31,13 @@ def s3_stack(tmp_path_factory, rgw, mongo_uri):
     setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
     assert setup.returncode == 0, setup.stderr
     with start_stack(env) as running:
-        yield Http(running.http_port), config
+        yield running, config
+
+
+@pytest.fixture(scope="module")
+def s3_stack(s3_running):
+    running, config = s3_running
+    return Http(running.http_port), config
 
 
 @pytest.mark.parametrize(
@@ -76,6 +82,21 @@ def test_a_deleted_image_stops_being_served_once_nginx_cache_lapses(s3_stack):
     while site.request("GET", path)[0] != 404:
         assert time.monotonic() < deadline, "still served 3 s after the delete"
         time.sleep(0.1)
+
+
+def test_nginx_keeps_a_100_kb_image_from_the_bucket_on_its_disk(s3_running):
+    running, _ = s3_running
+    site = Http(running.http_port)
+    data = noisy_jpeg(100_000)
+    _, _, body = site.upload(data, "big.jpg")
+    status, _, served = site.request("GET", f"/images/{body['name']}")
+    assert status == 200 and served == data
+    cache = running.settings.var_dir / "nginx" / "cache"
+    deadline = time.monotonic() + 5  # nginx renames its copy into place once the body is in
+    while not (kept := [p for p in cache.rglob("*") if p.is_file() and data in p.read_bytes()]):
+        assert time.monotonic() < deadline, "no copy of the image in nginx's cache"
+        time.sleep(0.05)
+    assert len(kept) == 1  # nginx's own header, then the body
 
 
 def test_a_range_request_is_partial(s3_stack):

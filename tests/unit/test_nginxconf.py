@@ -141,6 +141,16 @@ def test_rate_limits_come_from_the_settings():
     assert "set $imagehost_retry_after 6;" in text  # login: 10 a minute
 
 
+def test_the_server_sends_without_tcp_cork_even_under_a_main_config_that_corks(tmp_path):
+    # With TCP_CORK and sendfile, a keep-alive reader of a 100 KB image from nginx's cache
+    # waited 40 ms for each (bench/s3.py: 0.03x local storage); the server turns it off.
+    settings = load_settings({"VAR_DIR": str(tmp_path)})
+    conf = write_local_config(settings, http_port=18080, app_port=18000, run_dir=tmp_path / "ng")
+    assert "tcp_nopush on;" in conf.read_text()  # as in Debian's nginx.conf
+    server = rendered().split("\nserver {", 1)[1]
+    assert re.search(r"^    tcp_nopush off;$", server, re.M)
+
+
 def test_zones_maps_and_log_format_are_at_http_level():
     # The template is included inside http {} (conf.d in the container, nginx.conf locally).
     text = rendered()
