@@ -1,10 +1,13 @@
 """Benchmark: object storage (STORAGE=s3 on a real Ceph RGW) beside local storage, in one run.
 
 `python -m bench.s3`: upload throughput of a 100 KB JPEG at concurrency 8 through nginx, then
-GETs of one stored image and of its thumbnail through nginx (from the bucket, or from the
-folder) at concurrency 8. Both stacks run side by side; the measurements alternate between them.
+GETs of one stored image and of its thumbnail through nginx (from the folder, from the bucket
+with nginx's cache, from the bucket with S3_CACHE_SECONDS=0) at concurrency 8. The stacks run
+side by side; the measurements alternate between them. Each row gives the 1-minute load average
+at its end.
 """
 
+import os
 import subprocess
 
 from bench.common import (
@@ -29,6 +32,8 @@ from imagehost.s3admin import put_policy, read_policy
 UPLOAD_TARGET = 0.8
 SERVE_TARGET = 0.9
 CONCURRENCY = 8
+# The third stack reads every image from the bucket: nginx keeps no copy.
+UNCACHED = {"S3_CACHE_SECONDS": "0"}
 
 
 def main() -> None:
@@ -46,6 +51,7 @@ def main() -> None:
         with (
             app_stack(var / "local", env) as local,
             app_stack(var / "s3", {**env, **rgw.env(config)}) as s3,
+            app_stack(var / "s3-uncached", {**env, **rgw.env(config), **UNCACHED}) as uncached,
         ):
             stacks = {"local": local, "s3": s3}
             for stack in stacks.values():  # warm up: imports, connections, the gateway's pools
@@ -63,12 +69,14 @@ def main() -> None:
                 if name == "local":
                     clear_images(stacks[name])
                 wait_settled()
-            rows.append(_row("upload 100 KB JPEG", uploads, UPLOAD_TARGET, "uploads/s"))
+            rows.append(_row("upload 100 KB JPEG", uploads, "s3", "uploads/s", UPLOAD_TARGET))
 
+            stacks["s3 uncached"] = uncached
             stored = {name: upload(stack, data) for name, stack in stacks.items()}
+            order = ["local", "s3", "s3 uncached"]
             for what, key in (("GET the image", "path"), ("GET its thumbnail", "thumbnail_url")):
                 served = {}
-                for name in ("local", "s3") if args.quick else ("local", "s3", "s3", "local"):
+                for name in order if args.quick else order + order[::-1]:
                     path = stored[name][key].split("://", 1)[-1].split("/", 1)[1]
                     result = run_load(
                         f"{stacks[name].url}/{path}", connections=CONCURRENCY,
@@ -76,19 +84,27 @@ def main() -> None:
                     ).check(f"{what} ({name})")  # fmt: skip
                     served[name] = max(served.get(name, 0.0), result.rate)
                     wait_settled()
-                rows.append(_row(f"{what} through nginx", served, SERVE_TARGET, "req/s"))
+                for name, how, target in (
+                    ("s3", "nginx's cache", SERVE_TARGET),
+                    ("s3 uncached", "no cache", None),
+                ):
+                    rows.append(_row(f"{what} through nginx, {how}", served, name, "req/s", target))
     print_table(
         f"Object storage (Ceph RGW) beside local storage, concurrency {CONCURRENCY}, "
         f"{args.seconds:g} s per run, best of {1 if args.quick else 2}",
-        ["measure", "local", "s3", "unit", "s3 / local", "target"],
+        ["measure", "local", "s3", "unit", "s3 / local", "target", "load"],
         rows,
     )
 
 
-def _row(what: str, rates: dict, target: float, unit: str) -> list:
-    ratio = rates["s3"] / rates["local"]
-    verdict = f"{'holds' if ratio >= target else 'MISSED'} (>= {target})"
-    return [what, rates["local"], rates["s3"], unit, f"{ratio:.2f}", verdict]
+def _row(what: str, rates: dict, name: str, unit: str, target: float | None) -> list:
+    """`rates[name]` beside local storage's, with the 1-minute load average now."""
+    ratio = rates[name] / rates["local"]
+    verdict = "none"
+    if target is not None:
+        verdict = f"{'holds' if ratio >= target else 'MISSED'} (>= {target})"
+    load = f"{os.getloadavg()[0]:.1f}"
+    return [what, rates["local"], rates[name], unit, f"{ratio:.2f}", verdict, load]
 
 
 if __name__ == "__main__":

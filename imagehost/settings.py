@@ -67,7 +67,11 @@ DECLARED = [
     Setting("S3_REGION", "", "Bucket region (default AWS_REGION, else us-east-1)."),
     Setting("S3_ACCESS_KEY_ID", "", "Access key (default AWS_ACCESS_KEY_ID)."),
     Setting("S3_SECRET_ACCESS_KEY", "", "Secret key (default AWS_SECRET_ACCESS_KEY)."),
-    Setting("S3_CACHE_SECONDS", "60", "How long nginx keeps a copy of an image from the bucket."),
+    Setting(
+        "S3_CACHE_SECONDS",
+        "10",
+        "How long nginx keeps a copy of an image from the bucket (0: none).",
+    ),
 ]
 
 # The standard AWS variables stand in for the S3_* ones left unset.
@@ -112,7 +116,7 @@ class Settings:
     admin_session_hours: int
     backup_keep: int
     default_language: str
-    s3_cache_seconds: int = 60
+    s3_cache_seconds: int = 10
     s3: S3Config | None = None  # set exactly when STORAGE=s3
 
     @property
@@ -244,7 +248,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
         default_language=language,
-        s3_cache_seconds=_int(env, "S3_CACHE_SECONDS", 1, 60),
+        s3_cache_seconds=_int(env, "S3_CACHE_SECONDS", 0, 60),
         s3=s3,
     )
 

@@ -96,6 +96,7 @@ def images_variables(settings: Settings) -> dict:
         "S3_HOST": origin.netloc,
         "S3_OBJECT_PATH": path,
         "S3_CACHE_SECONDS": str(settings.s3_cache_seconds),
+        "S3_CACHE": "imagehost_images" if settings.s3_cache_seconds else "off",
     }
 
 

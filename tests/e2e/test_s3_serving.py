@@ -6,10 +6,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from imagehost.dev.devstack import LocalStack
 from imagehost.s3storage import S3Storage
 from tests.cli import run_imagehost
 from tests.images import gif, jpeg, noisy_jpeg, png
@@ -18,20 +21,33 @@ from tests.stack import Http, stack_env, start_stack
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def s3_running(tmp_path_factory, rgw, mongo_uri):
+@contextmanager
+def bucket_stack(var: Path, rgw, mongo_uri: str, cache_seconds: str):
+    """A stack on a bucket of its own that nginx may read, caching for `cache_seconds`."""
     config = rgw.config(f"serve-{uuid.uuid4().hex[:8]}")
     env = stack_env(
-        tmp_path_factory.mktemp("s3stack"),
+        var,
         MONGODB_URI=mongo_uri,
         MONGODB_DB=f"e2e_{uuid.uuid4().hex[:12]}",
         **rgw.env(config),
-        S3_CACHE_SECONDS="1",
+        S3_CACHE_SECONDS=cache_seconds,
     )
     setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
     assert setup.returncode == 0, setup.stderr
     with start_stack(env) as running:
         yield running, config
+
+
+def cached_copies(running: LocalStack, data: bytes) -> list[Path]:
+    """The files of nginx's cache that hold `data` (after nginx's own header)."""
+    cache = running.settings.var_dir / "nginx" / "cache"
+    return [path for path in cache.rglob("*") if path.is_file() and data in path.read_bytes()]
+
+
+@pytest.fixture(scope="module")
+def s3_running(tmp_path_factory, rgw, mongo_uri):
+    with bucket_stack(tmp_path_factory.mktemp("s3stack"), rgw, mongo_uri, "1") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +107,26 @@ def test_nginx_keeps_a_100_kb_image_from_the_bucket_on_its_disk(s3_running):
     _, _, body = site.upload(data, "big.jpg")
     status, _, served = site.request("GET", f"/images/{body['name']}")
     assert status == 200 and served == data
-    cache = running.settings.var_dir / "nginx" / "cache"
     deadline = time.monotonic() + 5  # nginx renames its copy into place once the body is in
-    while not (kept := [p for p in cache.rglob("*") if p.is_file() and data in p.read_bytes()]):
+    while not cached_copies(running, data):
         assert time.monotonic() < deadline, "no copy of the image in nginx's cache"
         time.sleep(0.05)
-    assert len(kept) == 1  # nginx's own header, then the body
+    assert len(cached_copies(running, data)) == 1
+
+
+def test_with_s3_cache_seconds_0_nginx_keeps_no_copy_and_a_delete_is_at_once(
+    tmp_path, rgw, mongo_uri
+):
+    with bucket_stack(tmp_path, rgw, mongo_uri, "0") as (running, _):
+        site = Http(running.http_port)
+        data = noisy_jpeg(100_000)
+        _, _, body = site.upload(data, "big.jpg")
+        path = f"/images/{body['name']}"
+        assert [site.request("GET", path)[2] for _ in range(2)] == [data, data]
+        token = {"X-Delete-Token": body["delete_token"]}
+        assert site.request("DELETE", f"/api/v1/images/{body['name']}", headers=token)[0] == 200
+        assert site.request("GET", path)[0] == 404
+        assert cached_copies(running, data) == []
 
 
 def test_a_range_request_is_partial(s3_stack):

@@ -104,7 +104,9 @@ S3_ENV = {
 
 
 @pytest.mark.parametrize(
-    "env", [{}, SMALLEST_LIMITS, S3_ENV], ids=["defaults", "smallest-limits", "s3"]
+    "env",
+    [{}, SMALLEST_LIMITS, S3_ENV, {**S3_ENV, "S3_CACHE_SECONDS": "0"}],
+    ids=["defaults", "smallest-limits", "s3", "s3-uncached"],
 )
 def test_local_config_is_accepted_by_nginx(tmp_path, env):
     from imagehost.dev.devstack import find_nginx
@@ -223,6 +225,8 @@ def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
     aws = images_file(**{**S3_ENV, "S3_ENDPOINT": ""}, S3_REGION="eu-west-3", S3_PREFIX="")
     assert "proxy_pass https://s3.eu-west-3.amazonaws.com;" in aws
     assert "rewrite ^ /pics/$image_name break;" in aws
+    assert "proxy_cache imagehost_images;" in s3 and "proxy_cache_valid 200 10s;" in s3
+    assert "proxy_cache off;" in images_file(**S3_ENV, S3_CACHE_SECONDS="0")
 
 
 @pytest.mark.parametrize(
@@ -231,6 +235,8 @@ def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
         {"S3_ENDPOINT": "http://127.0.0.1:9000/", "S3_PREFIX": "a/b/"},
         {"S3_ENDPOINT": "", "S3_REGION": "eu-west-3", "S3_PREFIX": ""},
         {"S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "S3_REGION": "auto"},
+        {"S3_CACHE_SECONDS": "0"},
+        {"S3_CACHE_SECONDS": "25"},
     ],
 )
 def test_the_container_reaches_the_bucket_as_local_runs_do(tmp_path, env):
@@ -238,23 +244,24 @@ def test_the_container_reaches_the_bucket_as_local_runs_do(tmp_path, env):
     script = ROOT / "nginx" / "16-imagehost-s3.envsh"
     given = {**S3_ENV, **env}
     out = subprocess.run(
-        ["sh", "-c", f'. "{script}"; echo "$S3_ORIGIN"; echo "$S3_HOST"; echo "$S3_OBJECT_PATH"'],
+        ["sh", "-c", f'. "{script}"; echo "$S3_ORIGIN $S3_HOST $S3_OBJECT_PATH $S3_CACHE"'],
         env={**given, "PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True,
     )  # fmt: skip
     variables = images_variables(load_settings({"VAR_DIR": str(tmp_path), **given}))
-    assert out.stdout.splitlines() == [
+    assert out.stdout.split() == [
         variables["S3_ORIGIN"],
         variables["S3_HOST"],
         variables["S3_OBJECT_PATH"],
+        variables["S3_CACHE"],
     ]
 
 
 def test_compose_s3_gives_nginx_every_variable_the_bucket_file_needs():
     override = (ROOT / "compose.s3.yaml").read_text()
-    derived = {"S3_ORIGIN", "S3_HOST", "S3_OBJECT_PATH"}
+    derived = {"S3_ORIGIN", "S3_HOST", "S3_OBJECT_PATH", "S3_CACHE"}
     needed = set(re.findall(r"\$\{([A-Z_0-9]+)\}", IMAGES_TEMPLATES["s3"].read_text()))
     assert needed == derived | {"S3_CACHE_SECONDS"}
-    assert "S3_CACHE_SECONDS: ${S3_CACHE_SECONDS:-60}" in override
+    assert "S3_CACHE_SECONDS: ${S3_CACHE_SECONDS:-10}" in override
     assert "16-imagehost-s3.envsh:/docker-entrypoint.d/16-imagehost-s3.envsh" in override
     assert "images-s3.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in override
     compose = (ROOT / "compose.yaml").read_text()

@@ -42,6 +42,8 @@ def test_folders_can_be_set_one_by_one(tmp_path):
         ("CORS_ORIGINS", "* https://app.example.org", "CORS_ORIGINS must list origins"),
         ("CORS_ORIGINS", "https://user@app.example.org", "CORS_ORIGINS must list origins"),
         ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE must be one of en, ru"),
+        ("S3_CACHE_SECONDS", "61", "S3_CACHE_SECONDS must be between 0 and 60"),  # deletes: 1 min
+        ("S3_CACHE_SECONDS", "-1", "S3_CACHE_SECONDS must be between 0 and 60"),
     ],
 )
 def test_bad_settings_stop_with_a_clear_message(name, value, words):
