@@ -20,6 +20,8 @@ IMAGES_TEMPLATES = {
     "local": ROOT / "nginx" / "images-local.conf.template",
     "s3": ROOT / "nginx" / "images-s3.conf.template",
 }
+# With STORAGE=s3, the bucket's upstream block, at http level (beside the server).
+BUCKET_TEMPLATE = ROOT / "nginx" / "bucket-upstream.conf.template"
 _VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 # nginx's own words, by the template's map that holds them (one line per language), with what
@@ -91,9 +93,13 @@ def images_variables(settings: Settings) -> dict:
         return {"IMAGES_DIR": str(settings.images_dir)}
     origin = urlsplit(endpoint_url(settings.s3))
     path = "/" + settings.s3.bucket + (f"/{settings.s3.prefix}" if settings.s3.prefix else "")
+    name = origin.netloc.rsplit(":", 1)[0] if origin.port else origin.netloc
+    port = origin.port or (443 if origin.scheme == "https" else 80)
     return {
-        "S3_ORIGIN": f"{origin.scheme}://{origin.netloc}",
+        "S3_SCHEME": origin.scheme,
         "S3_HOST": origin.netloc,
+        "S3_SERVER": f"{name}:{port}",
+        "S3_SSL_NAME": name,
         "S3_OBJECT_PATH": path,
         "S3_CACHE_SECONDS": str(settings.s3_cache_seconds),
         "S3_CACHE": "imagehost_images" if settings.s3_cache_seconds else "off",
@@ -133,17 +139,24 @@ def write_local_config(
     images.write_text(render(images_template(settings).read_text(), variables))
     server = run_dir / "imagehost.conf"
     server.write_text(render(TEMPLATE.read_text(), variables))
-    return write_main_config(settings, run_dir, server)
+    included = [server]
+    if settings.s3:
+        bucket = run_dir / "imagehost-bucket.conf"
+        bucket.write_text(render(BUCKET_TEMPLATE.read_text(), variables))
+        included.insert(0, bucket)
+    return write_main_config(settings, run_dir, *included)
 
 
-def write_main_config(settings: Settings, run_dir: Path, server: Path) -> Path:
-    """Write run_dir/nginx.conf: local state folders, logs in LOGS_DIR, `server` included."""
+def write_main_config(settings: Settings, run_dir: Path, *included: Path) -> Path:
+    """Write run_dir/nginx.conf: local state folders, logs in LOGS_DIR, the `included` files
+    (each at http level)."""
     tmp = run_dir / "tmp"
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
     # As root, nginx's workers would switch to `nobody`, who may not reach a checkout
     # under /root; a local run keeps the invoking user.
     user = "user root;\n" if os.geteuid() == 0 else ""
+    includes = "\n".join(f"    include {path};" for path in included)
     main = f"""{user}daemon off;
 worker_processes 2;
 pid {run_dir}/nginx.pid;
@@ -158,7 +171,7 @@ http {{
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 65;
-    include {server};
+{includes}
 }}
 """
     path = run_dir / "nginx.conf"

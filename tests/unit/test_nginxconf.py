@@ -6,6 +6,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from imagehost.dev.nginxconf import (
+    BUCKET_TEMPLATE,
     IMAGES_TEMPLATES,
     MESSAGES,
     ROOT,
@@ -215,24 +216,36 @@ def test_images_come_from_the_folder_or_through_the_bucket(tmp_path):
     def images_file(**env: str) -> str:
         settings = load_settings({"VAR_DIR": str(tmp_path), **env})
         write_local_config(settings, http_port=18080, app_port=18000, run_dir=tmp_path / "ng")
-        return (tmp_path / "ng" / "imagehost-images.conf").read_text()
+        bucket = tmp_path / "ng" / "imagehost-bucket.conf"
+        upstream = bucket.read_text() if settings.s3 else ""
+        return upstream + (tmp_path / "ng" / "imagehost-images.conf").read_text()
 
     assert f"alias {tmp_path}/images/$image_name;" in images_file()
     s3 = images_file(**S3_ENV, S3_PREFIX="a/b")
     assert "rewrite ^ /pics/a/b/$image_name break;" in s3
-    assert "proxy_pass http://127.0.0.1:9;" in s3
+    assert "server 127.0.0.1:9;" in s3 and "keepalive 16;" in s3
+    assert "proxy_pass http://imagehost_bucket;" in s3
     assert "proxy_set_header Host 127.0.0.1:9;" in s3
     aws = images_file(**{**S3_ENV, "S3_ENDPOINT": ""}, S3_REGION="eu-west-3", S3_PREFIX="")
-    assert "proxy_pass https://s3.eu-west-3.amazonaws.com;" in aws
+    assert "server s3.eu-west-3.amazonaws.com:443;" in aws
+    assert "proxy_pass https://imagehost_bucket;" in aws
+    assert "proxy_ssl_name s3.eu-west-3.amazonaws.com;" in aws
+    assert "proxy_set_header Host s3.eu-west-3.amazonaws.com;" in aws
     assert "rewrite ^ /pics/$image_name break;" in aws
     assert "proxy_cache imagehost_images;" in s3 and "proxy_cache_valid 200 10s;" in s3
     assert "proxy_cache off;" in images_file(**S3_ENV, S3_CACHE_SECONDS="0")
+
+
+# What nginx/16-imagehost-s3.envsh derives from the app's S3_* settings.
+DERIVED_S3 = ["S3_SCHEME", "S3_HOST", "S3_SERVER", "S3_SSL_NAME", "S3_OBJECT_PATH", "S3_CACHE"]
 
 
 @pytest.mark.parametrize(
     "env",
     [
         {"S3_ENDPOINT": "http://127.0.0.1:9000/", "S3_PREFIX": "a/b/"},
+        {"S3_ENDPOINT": "http://[::1]:7480"},
+        {"S3_ENDPOINT": "http://minio"},
         {"S3_ENDPOINT": "", "S3_REGION": "eu-west-3", "S3_PREFIX": ""},
         {"S3_ENDPOINT": "https://acct.r2.cloudflarestorage.com", "S3_REGION": "auto"},
         {"S3_CACHE_SECONDS": "0"},
@@ -244,26 +257,22 @@ def test_the_container_reaches_the_bucket_as_local_runs_do(tmp_path, env):
     script = ROOT / "nginx" / "16-imagehost-s3.envsh"
     given = {**S3_ENV, **env}
     out = subprocess.run(
-        ["sh", "-c", f'. "{script}"; echo "$S3_ORIGIN $S3_HOST $S3_OBJECT_PATH $S3_CACHE"'],
+        ["sh", "-c", f'. "{script}"; echo {" ".join(f"${name}" for name in DERIVED_S3)}'],
         env={**given, "PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True,
     )  # fmt: skip
     variables = images_variables(load_settings({"VAR_DIR": str(tmp_path), **given}))
-    assert out.stdout.split() == [
-        variables["S3_ORIGIN"],
-        variables["S3_HOST"],
-        variables["S3_OBJECT_PATH"],
-        variables["S3_CACHE"],
-    ]
+    assert out.stdout.split() == [variables[name] for name in DERIVED_S3]
 
 
 def test_compose_s3_gives_nginx_every_variable_the_bucket_file_needs():
     override = (ROOT / "compose.s3.yaml").read_text()
-    derived = {"S3_ORIGIN", "S3_HOST", "S3_OBJECT_PATH", "S3_CACHE"}
-    needed = set(re.findall(r"\$\{([A-Z_0-9]+)\}", IMAGES_TEMPLATES["s3"].read_text()))
-    assert needed == derived | {"S3_CACHE_SECONDS"}
+    templates = IMAGES_TEMPLATES["s3"].read_text() + BUCKET_TEMPLATE.read_text()
+    needed = set(re.findall(r"\$\{([A-Z_0-9]+)\}", templates))
+    assert needed == set(DERIVED_S3) | {"S3_CACHE_SECONDS"}
     assert "S3_CACHE_SECONDS: ${S3_CACHE_SECONDS:-10}" in override
     assert "16-imagehost-s3.envsh:/docker-entrypoint.d/16-imagehost-s3.envsh" in override
     assert "images-s3.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in override
+    assert "bucket-upstream.conf.template:/etc/nginx/templates/imagehost-bucket.conf" in override
     compose = (ROOT / "compose.yaml").read_text()
     assert (
         "images-local.conf.template:/etc/nginx/templates/imagehost-images.inc.template" in compose
