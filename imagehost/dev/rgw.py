@@ -36,6 +36,16 @@ class CephRGW:
     def stop(self) -> None:
         subprocess.run([str(SCRIPT), "stop", str(self.folder)], check=False, timeout=60)
 
+    def pids(self) -> list[int]:
+        """The gateway's daemons (monitor, OSD, radosgw) that are running, by their pid files."""
+        found = []
+        for daemon in ("mon", "osd", "rgw"):
+            try:
+                found.append(int((self.folder / f"{daemon}.pid").read_text()))
+            except (OSError, ValueError):
+                continue
+        return found
+
     @property
     def endpoint(self) -> str:
         return self.keys["S3_ENDPOINT"]
