@@ -22,6 +22,7 @@ from bench.common import (
     Load,
     arguments,
     bench_image,
+    cpu_seconds,
     median,
     print_table,
     process_tree,
@@ -38,7 +39,6 @@ IMAGES = {
     "4mb": ((4000, 3000), 4 * MIB),
 }
 KINDS = ("app", "nginx", "database", "wrk")
-TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -92,12 +92,10 @@ class TreeStack:
             if pid == self.process.pid:
                 continue
             try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue  # ended meanwhile
-            fields = stat.rsplit(")", 1)[1].split()
-            totals[_kind(cmdline)] += (int(fields[11]) + int(fields[12])) * TICK_MS
+            totals[_kind(cmdline)] += cpu_seconds([pid]) * 1000
         return totals
 
     def clear_images(self) -> None:
