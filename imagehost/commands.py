@@ -53,6 +53,10 @@ async def _restore(settings: Settings, path: Path, replace: bool) -> int:
         + (f", {report.records_removed} removed first" if replace else "")
         + f"); {report.files_written} files written, {report.files_present} already there"
     )
+    sides = [f"{name} {report.collections_added.get(name, 0)} of {count} added"
+             for name, count in report.collections.items()]  # fmt: skip
+    if sides:
+        _say("and " + ", ".join(sides))
     for note in report.notes:
         _say(f"note: {note}")
     return 0

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from .adminauth import FAILURE_WINDOW, AdminAuth
+from .albums.records import AlbumRepository
+from .albums.service import AlbumService
 from .backups.service import BackupService
 from .coordination import LoginFailures
 from .database import ImageRepository, open_client
@@ -26,6 +28,7 @@ class AppContext:
     uploads: UploadService
     admin: AdminAuth
     backups: BackupService
+    albums: AlbumService
 
 
 def upload_slots(settings: Settings) -> int:
@@ -50,7 +53,10 @@ async def build_context(settings: Settings):
         limits = UploadLimits(
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )
-        uploads = UploadService(repo, storage, limits, executor, slots=upload_slots(settings))
+        album_repo = AlbumRepository(client, settings.mongodb_db)
+        uploads = UploadService(
+            repo, storage, limits, executor, slots=upload_slots(settings), albums=album_repo
+        )
         failures = LoginFailures(client, settings.mongodb_db, FAILURE_WINDOW)
         admin = AdminAuth(settings, failures, executor)
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
@@ -62,6 +68,7 @@ async def build_context(settings: Settings):
                 uploads=uploads,
                 admin=admin,
                 backups=backups,
+                albums=AlbumService(album_repo, repo, storage, disk),
             )
         finally:
             await backups.close()

@@ -155,6 +155,14 @@ class ImageRepository:
             doc = await self.collection.find_one({"name": name})
         return ImageRecord.from_document(doc) if doc else None
 
+    async def get_many(self, names: list[str]) -> dict[str, ImageRecord]:
+        """The records of these names that exist, by name."""
+        if not names:
+            return {}
+        with unavailable_on_driver_error():
+            cursor = self.collection.find({"name": {"$in": list(names)}})
+            return {doc["name"]: ImageRecord.from_document(doc) async for doc in cursor}
+
     async def delete(self, name: str) -> bool:
         with unavailable_on_driver_error():
             result = await self.collection.delete_one({"name": name})

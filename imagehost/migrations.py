@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 from pymongo.errors import PyMongoError
 
+from .albums.records import AlbumRepository
 from .database import ImageRepository
 from .settings import SettingsError
 
@@ -36,6 +37,7 @@ async def migrate(repo: ImageRepository) -> dict[str, int]:
 async def prepare_database(repo: ImageRepository) -> None:
     """The indexes first (a migration's queries may need them), then the migrations."""
     await repo.ensure_indexes()
+    await AlbumRepository(repo.client, repo.db_name).ensure_indexes()
     await migrate(repo)
 
 

@@ -11,6 +11,7 @@ import unicodedata
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from .albums.records import AlbumRepository
 from .database import DuplicateKeyError, ImageRecord, ImageRepository, record_files
 from .i18n.languages import N_
 from .images.check import ImageInfo, ImageRejected, decode_image
@@ -96,8 +97,10 @@ class UploadService:
         limits: UploadLimits,
         executor: Executor | None = None,
         slots: int = 0,
+        albums: AlbumRepository | None = None,
     ) -> None:
         self.repo = repo
+        self.albums = albums
         self.storage = storage
         self.limits = limits
         self.executor = executor
@@ -114,11 +117,14 @@ class UploadService:
         if self._slots is not None:
             self._slots.release()
 
-    async def accept(self, data: bytes, original_name: str | None, owner: str = "") -> Upload:
-        """Store one upload; raises ImageRejected, DatabaseUnavailable or StorageFull.
+    async def accept(
+        self, data: bytes, original_name: str | None, owner: str = "", album: str = ""
+    ) -> Upload:
+        """Store one upload (at the end of the album `album` when given, an album id the caller
+        checked); raises ImageRejected, DatabaseUnavailable or StorageFull.
 
-        Files are written first and the record last; when the record cannot be written the
-        files are removed, so a refused or failed upload leaves nothing behind.
+        Files are written first and the record (then the membership) last; when those cannot
+        be written what was written is removed, so a refused or failed upload leaves nothing.
         """
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.executor, prepare_image, data, self.limits)
@@ -152,12 +158,21 @@ class UploadService:
             except BaseException:
                 await self._remove_files(*record_files(name, thumb_name))
                 raise
+            if album and self.albums is not None:
+                try:
+                    await self.albums.append(album, [name])
+                except BaseException:
+                    await asyncio.shield(self.delete(record))
+                    raise
             return Upload(record, token)
         raise RuntimeError("could not find a free image name")
 
     async def delete(self, record: ImageRecord) -> None:
-        """Remove the record first (the link dies at once), then its files."""
+        """Remove the record first (the link dies at once), then its album memberships and
+        its files. This is the one delete path: owner, admin, delete link, album, check."""
         await self.repo.delete(record.name)
+        if self.albums is not None:
+            await self.albums.forget_image(record.name)
         await self._remove_files(*record.files)
 
     @staticmethod

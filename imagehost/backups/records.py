@@ -5,9 +5,16 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-from pymongo import ASCENDING
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.errors import BulkWriteError
 
+from ..albums.records import INDEXES as ALBUM_INDEXES
 from ..database import INDEXES, ImageRepository, unavailable_on_driver_error
+
+# The collections a backup carries beside `images`, with their indexes: records that name no
+# files of their own (albums and their memberships), dumped whole and restored as they are.
+SIDE_COLLECTIONS: dict[str, list[dict]] = {**ALBUM_INDEXES}
+_DUPLICATE_KEY = 11000
 
 
 def split_documents(data: bytes) -> Iterator[bytes]:
@@ -33,11 +40,9 @@ class RawRecords:
         )
 
     @staticmethod
-    def index_specs() -> list[dict]:
+    def index_specs(specs: list[dict] = INDEXES) -> list[dict]:
         """The collection's indexes as mongodump describes them (with the `_id_` index)."""
-        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [
-            {"v": 2, **spec} for spec in INDEXES
-        ]
+        return [{"v": 2, "key": {"_id": 1}, "name": "_id_"}] + [{"v": 2, **spec} for spec in specs]
 
     async def server_version(self) -> str:
         with unavailable_on_driver_error():
@@ -69,3 +74,37 @@ class RawRecords:
             await self.collection.insert_many(docs, ordered=True)
         # All of them: an ordered insert that fails raises (PyMongo lists no _ids for raw ones).
         return len(docs)
+
+
+class RawCollection:
+    """A side collection (SIDE_COLLECTIONS) read and written as raw BSON, whole."""
+
+    def __init__(self, client: AsyncMongoClient, db_name: str, name: str) -> None:
+        self.name = name
+        self.collection = client[db_name][name]
+
+    async def batches(self, size: int) -> AsyncIterator[bytes]:
+        with unavailable_on_driver_error():
+            cursor = self.collection.find_raw_batches({}).sort("_id", ASCENDING).batch_size(size)
+            async with cursor:
+                async for batch in cursor:
+                    yield batch
+
+    async def add(self, raw_docs: list[bytes]) -> int:
+        """Insert the documents not there yet (by _id, or by a unique key); how many were."""
+        docs = [RawBSONDocument(raw) for raw in raw_docs]
+        if not docs:
+            return 0
+        with unavailable_on_driver_error():
+            try:
+                await self.collection.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                    raise
+                return len(docs) - len(errors)
+        return len(docs)
+
+    async def delete_all(self) -> int:
+        with unavailable_on_driver_error():
+            return (await self.collection.delete_many({})).deleted_count

@@ -29,7 +29,7 @@ from .archive import (
     read_archive,
 )
 from .layout import ARCHIVE_MEMBER, IMAGES_PREFIX, MANIFEST_FORMAT, MANIFEST_MEMBER
-from .records import RawRecords
+from .records import SIDE_COLLECTIONS, RawCollection, RawRecords
 
 BATCH = 500
 _READ = 1024 * 1024
@@ -49,6 +49,9 @@ class RestoreReport:
     files_written: int = 0
     files_present: int = 0
     missing_files: int = 0
+    # Documents of each side collection (albums, their memberships) in the archive, and added.
+    collections: dict[str, int] = field(default_factory=dict)
+    collections_added: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -193,11 +196,13 @@ class _Plan:
         self.records = 0
         self.files: set[str] = set()
         self.skipped = 0
+        self.sides: dict[str, int] = {}
         self.notes: list[str] = []
 
     def scan(self) -> None:
         names: set[str] = set()
-        for record in self.records_of_archive(check=True):
+        self.sides = dict.fromkeys(SIDE_COLLECTIONS, 0)
+        for record in self.records_of_archive(check=True, count_sides=True):
             if record.name in names:
                 raise RestoreError(f"the archive holds the record {record.name} twice")
             names.add(record.name)
@@ -210,9 +215,29 @@ class _Plan:
         if self.skipped:
             self.notes.append(f"{self.skipped} documents are not image records and were skipped")
 
-    def records_of_archive(self, check: bool = False) -> Iterator[_Record]:
-        """The image records of the chosen collection; the whole archive is read to its end,
-        so a CRC mismatch anywhere raises (after the records before it were yielded)."""
+    def records_of_archive(
+        self, check: bool = False, count_sides: bool = False
+    ) -> Iterator[_Record]:
+        """The image records of the chosen collection (counting the side collections'
+        documents when asked)."""
+        for namespace, raw in self.documents():
+            if namespace == self.namespace:
+                record = self.record(raw, check)
+                if record is not None:
+                    yield record
+            elif count_sides and namespace[0] == self.namespace[0] and namespace[1] in self.sides:
+                self.sides[namespace[1]] += 1
+
+    def side_documents(self, name: str) -> Iterator[bytes]:
+        """The raw documents of a side collection, from the chosen collection's database."""
+        for namespace, raw in self.documents():
+            if namespace == (self.namespace[0], name):
+                yield raw
+
+    def documents(self) -> Iterator[tuple[tuple[str, str], bytes]]:
+        """Every document of the archive with its namespace, once the `images` collection is
+        chosen; the whole archive is read to its end, so a CRC mismatch anywhere raises (after
+        the documents before it were yielded)."""
         infos: list[CollectionInfo] = []
         try:
             with self.source.archive() as stream:
@@ -222,10 +247,7 @@ class _Plan:
                     elif isinstance(item, ArchiveDocument):
                         if self.namespace is None:
                             self.namespace = self.choose(infos)
-                        if (item.db, item.collection) == self.namespace:
-                            record = self.record(item.raw, check)
-                            if record is not None:
-                                yield record
+                        yield (item.db, item.collection), item.raw
         except (ArchiveError, OSError, EOFError) as exc:
             raise RestoreError(f"the database archive is damaged: {exc}") from None
         if self.namespace is None:
@@ -245,7 +267,10 @@ class _Plan:
         if len(candidates) > 1 and not preferred:
             held = ", ".join(i.namespace for i in candidates)
             raise RestoreError(f"several `{COLLECTION}` collections ({held}); which one is unclear")
-        others = [i.namespace for i in infos if i is not chosen[0]]
+        sides = [(chosen[0].db, name) for name in SIDE_COLLECTIONS]
+        others = [
+            i.namespace for i in infos if i is not chosen[0] and (i.db, i.collection) not in sides
+        ]
         if others:
             self.notes.append(f"not restored (not imagehost's records): {', '.join(others)}")
         return chosen[0].db, chosen[0].collection
@@ -313,6 +338,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     say("reading the database archive and checking its CRCs")
     await _in_thread(plan.scan)
     report.records = plan.records
+    report.collections = dict(plan.sides)
     report.notes.extend(plan.notes)
 
     # Compare with what is there already: a database (or a folder) holding nothing else than
@@ -359,6 +385,9 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
             ) from None
     report.records_present = present
     await prepare_database(repo)
+    # After the indexes: a membership already there under another _id is not added twice.
+    for name in SIDE_COLLECTIONS:
+        report.collections_added[name] = await _restore_side(plan, repo, name, replace)
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
         found += len(await raw.by_name(r.name for r in batch))
@@ -376,6 +405,23 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
                 "their links answer 404 until the files are put back"
             )
     return report
+
+
+async def _restore_side(plan: _Plan, repo: ImageRepository, name: str, replace: bool) -> int:
+    """A side collection's documents: added where missing, or (with --replace) exactly the
+    backup's, emptied when the backup has none. Returns how many were added."""
+    collection = RawCollection(repo.client, repo.db_name, name)
+    if replace:
+        await collection.delete_all()
+    documents = plan.side_documents(name)
+
+    def take() -> list[bytes]:
+        return list(itertools.islice(documents, BATCH))
+
+    added = 0
+    while batch := await _in_thread(take):
+        added += await collection.add(batch)
+    return added
 
 
 def _compare_files(plan: _Plan, storage: Storage) -> tuple[list[str], set[str]]:

@@ -24,7 +24,7 @@ from ..database import DatabaseUnavailable, ImageRepository
 from ..storage import Storage, sync_folder
 from .archive import SERVER_VERSION
 from .layout import BACKUP_NAME, backup_name, backup_order, backup_time
-from .records import RawRecords
+from .records import SIDE_COLLECTIONS, RawCollection, RawRecords
 from .writer import TAR, BackupCancelled, Counts, Source, check_cancel, write_backup
 
 # How long a run's lease outlives its last renewal: a replica that dies mid-backup (its host
@@ -252,17 +252,30 @@ class BackupService:
             server_version=await self.records.server_version() or SERVER_VERSION,
             indexes=self.records.index_specs(),
             total=await self.repo.estimated_count(),
+            side_indexes={
+                name: self.records.index_specs(specs) for name, specs in SIDE_COLLECTIONS.items()
+            },
         )
         created = utc_now()
         loop = asyncio.get_running_loop()
         # The records are read while the thread copies the files of those read before.
         records = _Prefetch(self.records.batches(_BATCH), loop, self._cancel)
+        # Each side collection is read when the thread comes to it, after the images: a cursor
+        # opened now would sit idle (and could time out) through a long copy.
+        sides = {
+            name: _Prefetch(
+                RawCollection(self.repo.client, self.repo.db_name, name).batches(_BATCH),
+                loop, self._cancel, lazy=True,
+            )
+            for name in SIDE_COLLECTIONS
+        }  # fmt: skip
         try:
             counts = await loop.run_in_executor(
-                self._worker, self._write, work, records, source, created, status
+                self._worker, self._write, work, records, source, created, status, sides
             )
         finally:
-            await records.aclose()
+            for prefetch in (records, *sides.values()):
+                await prefetch.aclose()
         await self._io(self.progress, status, "finishing", 99)
         backup = await self._io(self._keep, work, created)
         done = replace(
@@ -280,6 +293,7 @@ class BackupService:
         source: Source,
         created: datetime,
         status: BackupStatus,
+        sides: dict[str, "_Prefetch"],
     ) -> Counts:
         """On the backup thread."""
 
@@ -289,7 +303,7 @@ class BackupService:
         with self.storage.reader() as open_stored:
             return write_backup(
                 work, records, source, created,
-                open_stored=open_stored, cancel=self._cancel, progress=progress,
+                open_stored=open_stored, cancel=self._cancel, progress=progress, sides=sides,
             )  # fmt: skip
 
     def _keep(self, work: Path, created: datetime) -> BackupFile:
@@ -372,12 +386,19 @@ class _Prefetch:
         loop: asyncio.AbstractEventLoop,
         cancel: threading.Event,
         depth: int = 4,
+        lazy: bool = False,
     ) -> None:
+        """`lazy`: start reading when the thread first asks, not now."""
         self.batches = batches
         self.loop = loop
         self.cancel = cancel
         self.queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue(depth)
-        self.reading = loop.create_task(self._read())
+        self.reading: asyncio.Task | None = None
+        if not lazy:
+            self._start()
+
+    def _start(self) -> None:
+        self.reading = self.loop.create_task(self._read())
 
     async def _read(self) -> None:
         try:
@@ -390,6 +411,8 @@ class _Prefetch:
 
     def __iter__(self) -> Iterator[bytes]:
         """The batches; runs on the backup thread."""
+        if self.reading is None:
+            self.loop.call_soon_threadsafe(self._start)  # runs before the get() below
         while True:
             future = asyncio.run_coroutine_threadsafe(self.queue.get(), self.loop)
             batch = self._wait(future)
@@ -408,6 +431,7 @@ class _Prefetch:
 
     async def aclose(self) -> None:
         """On the event loop, once the thread is done: stop reading and close the cursor."""
-        self.reading.cancel()
-        await asyncio.gather(self.reading, return_exceptions=True)
+        if self.reading is not None:
+            self.reading.cancel()
+            await asyncio.gather(self.reading, return_exceptions=True)
         await self.batches.aclose()

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -54,6 +54,8 @@ class Source:
     server_version: str
     indexes: list[dict]
     total: int  # the records expected, for progress only (an estimate)
+    # The side collections (records.SIDE_COLLECTIONS) and their indexes, in archive order.
+    side_indexes: Mapping[str, list[dict]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Counts:
     image_bytes: int = 0
     left_out: int = 0
     record_bytes: int = 0  # the kept records' BSON, which the archive's prelude states
+    collections: dict[str, int] = field(default_factory=dict)  # side documents, by collection
+    side_bytes: dict[str, int] = field(default_factory=dict)  # and their BSON's size
 
     def summary(self) -> str:
         text = f"{self.records} image{'s' * (self.records != 1)}, {self.image_files} files"
@@ -85,9 +89,11 @@ def write_backup(
     open_stored: OpenStored,
     cancel: threading.Event,
     progress: Progress,
+    sides: Mapping[str, Iterable[bytes]] | None = None,
 ) -> Counts:
     """Write `work`/backup.tar: every record whose files can be read, with them, then the
-    mongodump archive of those records, then the manifest. Returns what went in."""
+    mongodump archive of those records and of the side collections (`sides`: each one's raw
+    batches, read once the images are copied), then the manifest. Returns what went in."""
     counts = Counts()
     fd = os.open(work / TAR, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -97,7 +103,10 @@ def write_backup(
             ThreadPoolExecutor(1, thread_name_prefix="backup-sync") as syncer,
         ):
             copy = _Copy(tar, listing, open_stored, counts, int(created.timestamp()))
-            copy.images(work / _SEGMENTS, records, source, cancel, _Syncer(tar, syncer), progress)
+            copy.images(
+                work / _SEGMENTS, records, source, cancel, _Syncer(tar, syncer), progress,
+                sides or {},
+            )  # fmt: skip
             progress("writing the database archive", 90)
             archive = _write_archive(work, source, counts)
             listing.write(_entry(ARCHIVE_MEMBER, _add_work_file(tar, ARCHIVE_MEMBER, archive)))
@@ -165,8 +174,10 @@ class _Copy:
         cancel: threading.Event,
         syncer: _Syncer,
         progress: Progress,
+        sides: Mapping[str, Iterable[bytes]],
     ) -> None:
         """Every record whose files can be opened goes in with them; the others are left out.
+        Then the side collections' documents, as they are.
 
         Uploads write their files before their record, and deletes remove the record first:
         a record read from the database has its files, unless it was deleted since.
@@ -180,7 +191,9 @@ class _Copy:
             # The records go into the archive a batch at a time; its prelude, which holds their
             # total size, is put in front at the end (_write_archive).
             segments = ArchiveWriter(zipped)
-            segments.write_prelude([CollectionInfo(source.db, COLLECTION, [], 0)], elsewhere=True)
+            names = [COLLECTION, *source.side_indexes]
+            infos = [CollectionInfo(source.db, name, [], 0) for name in names]
+            segments.write_prelude(infos, elsewhere=True)
             for batch in records:
                 left_out, entries = set(), []
                 for index, record in enumerate(bson.decode_all(batch)):
@@ -196,6 +209,14 @@ class _Copy:
                 segments.write_segment(source.db, COLLECTION, self.kept(batch, left_out))
                 syncer.behind()
                 self.listing.writelines(entries)
+            for name in source.side_indexes:
+                self.counts.collections[name] = self.counts.side_bytes[name] = 0
+                for batch in sides.get(name, ()):
+                    check_cancel(cancel)
+                    docs = list(split_documents(batch))
+                    segments.write_segment(source.db, name, docs)
+                    self.counts.collections[name] += len(docs)
+                    self.counts.side_bytes[name] += len(batch)
             segments.close()
         syncer.finish()
 
@@ -268,14 +289,17 @@ def _add_work_file(tar: TarWriter, member: str, path: Path, mtime: int | None = 
 def _write_archive(work: Path, source: Source, counts: Counts) -> Path:
     """The mongodump archive: its prelude, then the segments written during the copy."""
     path = work / ARCHIVE_MEMBER
-    info = CollectionInfo(source.db, COLLECTION, source.indexes, counts.record_bytes)
+    infos = [CollectionInfo(source.db, COLLECTION, source.indexes, counts.record_bytes)] + [
+        CollectionInfo(source.db, name, indexes, counts.side_bytes.get(name, 0))
+        for name, indexes in source.side_indexes.items()
+    ]
     with open(path, "wb") as out:
         with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as zipped:
             ArchiveWriter(
                 zipped,
                 server_version=source.server_version,
                 tool_version=f"imagehost {__version__}",
-            ).write_prelude([info])
+            ).write_prelude(infos)
         # The segments follow as a second gzip member: gzip readers (Python's, Go's in
         # mongorestore) read a file of several members as one stream.
         with open(work / _SEGMENTS, "rb") as segments:
@@ -286,7 +310,7 @@ def _write_archive(work: Path, source: Source, counts: Counts) -> Path:
 def manifest_head(source: Source, created: datetime, counts: Counts) -> dict:
     """The manifest's fields before its files."""
     totals = asdict(counts)
-    del totals["record_bytes"]
+    del totals["record_bytes"], totals["side_bytes"]
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,

@@ -15,6 +15,14 @@ from .handlers.admin import (
     LogoutHandler,
     PanelHandler,
 )
+from .handlers.albums import (
+    AlbumDeleteHandler,
+    AlbumHandler,
+    AlbumImageHandler,
+    AlbumLinkHandler,
+    AlbumsHandler,
+    SelectionHandler,
+)
 from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
 from .handlers.backup import (
     BackupDeleteHandler,
@@ -26,11 +34,13 @@ from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler, LanguageHandler
+from .handlers.share import SharePageHandler, ShareZipHandler
 from .handlers.upload import UploadHandler
 from .openapi import API_PREFIX
 
 NAME = f"({IMAGE_NAME})"
 BACKUP = f"({BACKUP_FILE})"
+ALBUM = "([A-Za-z0-9_-]{16})"  # album ids and share ids: albums.records.new_id()
 
 
 class ImageHostApp(tornado.web.Application):
@@ -45,6 +55,14 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/gallery", GalleryHandler, deps),
         (rf"/gallery/{NAME}", OwnerDeleteHandler, deps),
         (r"/upload", UploadHandler, deps),
+        (r"/albums", AlbumsHandler, deps),
+        (r"/albums/selection", SelectionHandler, deps),
+        (rf"/albums/{ALBUM}", AlbumHandler, deps),
+        (rf"/albums/{ALBUM}/link", AlbumLinkHandler, deps),
+        (rf"/albums/{ALBUM}/delete", AlbumDeleteHandler, deps),
+        (rf"/albums/{ALBUM}/images/{NAME}/(move|remove)", AlbumImageHandler, deps),
+        (rf"/a/{ALBUM}", SharePageHandler, deps),
+        (rf"/a/{ALBUM}/zip", ShareZipHandler, deps),
         (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
         (r"/healthz", HealthHandler, deps),
         (r"/language", LanguageHandler, deps),

@@ -106,9 +106,9 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
         "summary": "Upload one image",
         "description": (
             "Multipart form data with one file part named `file`: a JPEG, PNG or GIF of at most "
-            f"{limit}. The file is checked completely before it is stored; metadata is stripped "
-            "when the server is set to. Requests that carry cookies must also carry the XSRF "
-            "token (X-XSRFToken), as a browser form does."
+            f"{limit}, and optionally a field `album`. The file is checked completely before it "
+            "is stored; metadata is stripped when the server is set to. Requests that carry "
+            "cookies must also carry the XSRF token (X-XSRFToken), as a browser form does."
         ),
         "requestBody": {
             "required": True,
@@ -122,7 +122,16 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                                 "type": "string",
                                 "format": "binary",
                                 "minLength": 1,
-                            }
+                            },
+                            "album": {
+                                "type": "string",
+                                "description": (
+                                    "An album's id (from its own page, /albums/<id>): the image "
+                                    "is added at its end. It must be an album of the uploader "
+                                    "(the owner cookie, or a signed-in account), else 404 and "
+                                    "nothing is stored."
+                                ),
+                            },
                         },
                     },
                     "encoding": {"file": {"contentType": "image/jpeg, image/png, image/gif"}},
@@ -155,6 +164,7 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             "400": _error("The body is not multipart form data with exactly one file in `file`."),
             "403": _error("The request carried cookies but no valid XSRF token."),
             "413": _error(f"The file (or the whole body) is larger than {limit}."),
+            "404": _error("`album` names no album of the uploader; nothing was stored."),
             "415": _error("Not multipart form data, or the file is not a JPEG, PNG or GIF."),
             "422": _error("The file is damaged, or its pixel count is over the server's limit."),
             "429": {

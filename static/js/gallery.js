@@ -50,13 +50,18 @@
     const elt = window.imagehost.requester(evt);
     if (!elt || !elt.closest || elt.closest(".upload-item")) return;
     const deleting = elt.matches("form.delete");
+    const selecting = elt.matches("form.selection");
     if (evt.detail.successful) {
       if (deleting) announce(_("Deleted {title}", { title: elt.dataset.title }));
+      if (selecting) {
+        document.querySelectorAll('input.pick:checked').forEach(function (box) { box.checked = false; });
+      }
       return;
     }
     const reason = window.imagehost.reasonFrom(evt.detail.xhr);
-    announce(deleting
-      ? _("Could not delete: {reason}", { reason: reason })
-      : _("Could not load older uploads: {reason}", { reason: reason }));
+    if (deleting) announce(_("Could not delete: {reason}", { reason: reason }));
+    else if (selecting) announce(_("Could not change the album: {reason}", { reason: reason }));
+    else if (elt.matches("form.remove")) announce(_("Could not remove it from the album: {reason}", { reason: reason }));
+    else announce(_("Could not load more: {reason}", { reason: reason }));
   });
 })();

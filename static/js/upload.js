@@ -22,6 +22,7 @@
   const input = document.getElementById("file");
   const list = document.getElementById("uploads");
   const gallery = document.getElementById("gallery");
+  const album = document.getElementById("upload-album"); // only when the owner has albums
   if (!form || !input || !list || !gallery || !window.htmx || !window.imagehost) return;
 
   const _ = window.imagehost._;
@@ -74,7 +75,7 @@
     return "";
   }
 
-  function addItem(file) {
+  function newItem(file) {
     counter += 1;
     const item = document.createElement("li");
     item.className = "upload-item";
@@ -143,15 +144,24 @@
     if (!running && !queue.length) pace = 0; // the next drop starts at full speed again
   }
 
+  function addItem(file) {
+    const item = newItem(file);
+    // The album chosen when the file was dropped, even if the chooser changes before it is sent.
+    if (album && album.value) item.dataset.album = album.value;
+    return item;
+  }
+
   function start(item, now) {
     running += 1;
     lastStart = now;
     setStatus(item, _("uploading"), "uploading");
+    const values = { file: fileOf.get(item) };
+    if (item.dataset.album) values.album = item.dataset.album;
     htmx.ajax("POST", "/upload", {
       source: item,
       target: gallery,
       swap: "afterbegin",
-      values: { file: fileOf.get(item) },
+      values: values,
     }).catch(function () { /* reported by the htmx:afterRequest handler below */ })
       .finally(function () {
         running -= 1;

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from imagehost.context import build_context
+from imagehost.migrations import prepare_database
 from imagehost.web.app import make_app
 from tests.admin import ADMIN_HASH
 from tests.web.client import AdminSession, serving
@@ -19,7 +20,7 @@ def settings(settings):
 @pytest.fixture
 async def ctx(settings):
     async with build_context(settings) as context:
-        await context.repo.ensure_indexes()
+        await prepare_database(context.repo)
         yield context
 
 
@@ -34,11 +35,21 @@ async def client(app, ctx):
         yield http
 
 
+async def new_session(client) -> AdminSession:
+    visited = await client.visit()
+    return AdminSession(client, visited.cookies, visited.xsrf)
+
+
 @pytest.fixture
 async def visitor(client) -> AdminSession:
     """A browser that has not signed in (it has opened the main page)."""
-    visited = await client.visit()
-    return AdminSession(client, visited.cookies, visited.xsrf)
+    return await new_session(client)
+
+
+@pytest.fixture
+async def stranger(client) -> AdminSession:
+    """Another browser, with an owner cookie of its own."""
+    return await new_session(client)
 
 
 @pytest.fixture

@@ -175,7 +175,9 @@ async def test_the_archive_passes_the_independent_reader_and_the_manifest_is_rig
 
     parsed = parse_archive(contents["mongodump.archive.gz"])  # checks every CRC
     namespace = f"{ctx.settings.mongodb_db}.images"
-    assert list(parsed.metadata) == [namespace] and parsed.crcs[namespace] != 0
+    sides = [f"{ctx.settings.mongodb_db}.{name}" for name in ("albums", "album_images")]
+    assert list(parsed.metadata) == [namespace, *sides] and parsed.crcs[namespace] != 0
+    assert all(parsed.documents.get(side, []) == [] for side in sides)  # no albums made
     assert parsed.documents[namespace] == await raw_records(ctx)
     assert parsed.prelude[0]["size"] == sum(len(d) for d in parsed.documents[namespace])
     indexes = {i["name"]: i for i in parsed.metadata[namespace]["indexes"]}

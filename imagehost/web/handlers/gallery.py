@@ -14,9 +14,11 @@ class GalleryHandler(BaseHandler):
     async def get(self) -> None:
         owner = self.owner_id(create=True)
         page = await owner_page(self.ctx.repo, owner, self.get_argument("before", ""))
+        # The albums are for the page's choosers; the next page of cards needs none.
+        albums = [] if self.wants() == "fragment" else await self.ctx.albums.albums.of_owner(owner)
         self.set_header("Cache-Control", "no-store")
         self.respond(
-            page="index.html", fragment="_gallery_page.html",
+            page="index.html", fragment="_gallery_page.html", albums=albums,
             cards=[self.card(record) for record in page.records],
             next_url=f"/gallery?before={page.next_cursor}" if page.next_cursor else "",
             max_bytes=self.ctx.settings.max_upload_bytes,

@@ -90,11 +90,15 @@ class UploadReceiver(BaseHandler):
             part = single_file(parts)
             self.original_name = part.filename or ""
             self._file_size = len(part.data)
+            album_ids = [p.data.decode("utf-8", "replace") for p in parts if p.name == "album"]
             del body, parts
+            owner = self.owner_id(create=self.wants() in ("page", "fragment"))
+            album = album_ids[-1].strip() if album_ids else ""
+            if album:  # checked before anything is stored: someone else's album is refused
+                await self.ctx.albums.owned(album, owner)
             upload = await self.ctx.uploads.accept(
-                part.data, part.filename,
-                owner=self.owner_id(create=self.wants() in ("page", "fragment")),
-            )  # fmt: skip
+                part.data, part.filename, owner=owner, album=album
+            )
         self.log_result("accepted", len(part.data), upload.record.name)
         return upload
 

@@ -1,0 +1,31 @@
+"""Album set-up shared by the test layers: regexes over the pages and seeding albums."""
+
+import re
+
+from imagehost.albums.records import AlbumRecord, new_id
+from imagehost.database import ImageRecord
+
+ALBUM_PATH = re.compile(r"/albums/([A-Za-z0-9_-]{16})$")
+SHARE_LINK = re.compile(r'id="share-link" type="text" readonly value="[^"]*/a/([A-Za-z0-9_-]{16})"')
+TILE = re.compile(r'<li class="tile" id="tile-([A-Za-z0-9_-]{16})"')
+ITEM = re.compile(r'<li class="album-item" id="item-([A-Za-z0-9_-]{16})"')
+MORE = re.compile(r'<li class="more" hx-get="([^"]+)"')
+
+
+async def seed_album(ctx, owner: str, count: int, title: str = "Seeded") -> tuple:
+    """An album of `count` records written straight into the repositories (no files): set-up
+    for paging, not the test. Returns the album and its records in album order."""
+    album = AlbumRecord(album_id=new_id(), share_id=new_id(), owner=owner, title=title)
+    await ctx.albums.albums.insert(album)
+    records = []
+    for i in range(count):
+        stem = new_id()
+        record = ImageRecord(
+            name=f"{stem}.png", original_name=f"n{i}.png", format="png", width=10, height=10,
+            size=100, sha256="0" * 64, delete_token_hash="-", owner=owner,
+            thumbnail=f"{stem}.thumb.png",
+        )  # fmt: skip
+        await ctx.repo.insert(record)
+        records.append(record)
+    await ctx.albums.albums.append(album.album_id, [r.name for r in records])
+    return album, records
