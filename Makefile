@@ -10,7 +10,7 @@ HTTP_PORT ?= 8080
 VAR_DIR ?= ./var
 export APP_PORT HTTP_PORT VAR_DIR
 
-BENCHMARKS := upload upload_cpu serve gallery healthz memory backup profile_upload s3
+BENCHMARKS := upload upload_cpu serve gallery album healthz memory backup profile_upload s3
 
 # The interface's translations: locale/<lang>/LC_MESSAGES/imagehost.po, compiled to .mo
 # (git-ignored) before the app runs; `make messages` re-reads the sources (see README).

@@ -29,6 +29,10 @@ INDEXES = {
          "unique": True},
         {"key": {"album": ASCENDING, "position": ASCENDING, "name": ASCENDING},
          "name": "album_position"},
+        # The same prefix again, for nx-27017 (the embedded server): it narrows a query by an
+        # index's first field only when that index has no other, so without this one every
+        # page read every membership of every album (130 ms for 21,000; 10 ms with it).
+        {"key": {"album": ASCENDING}, "name": "album"},
         {"key": {"name": ASCENDING}, "name": "image_name"},
     ],
 }  # fmt: skip
@@ -123,8 +127,12 @@ class AlbumRepository:
 
     # -- memberships -----------------------------------------------------------------------
     async def count(self, album_id: str) -> int:
+        # $count, not count_documents(): nx-27017 hands a $match and $count to SQLite (5 ms),
+        # but evaluates count_documents' $group in Python over the rows (1.6 s for 1,000).
+        pipeline = [{"$match": {"album": album_id}}, {"$count": "n"}]
         with unavailable_on_driver_error():
-            return await self.members.count_documents({"album": album_id})
+            found = await (await self.members.aggregate(pipeline)).to_list()
+        return found[0]["n"] if found else 0
 
     async def _edge(self, album_id: str, last: bool) -> int | None:
         order = DESCENDING if last else ASCENDING

@@ -336,6 +336,8 @@ def test_keyboard_focus_and_labels(page):
     expect(cards(page)).to_have_count(1)
     page.locator("body").click(position={"x": 5, "y": 5})
     page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/albums"
     page.keyboard.press("Tab")  # the language switcher's other language (the current is off)
     assert page.evaluate("document.activeElement.lang") == "ru"
     page.keyboard.press("Tab")

@@ -18,6 +18,7 @@ BENCHMARKS = {
     "upload_cpu": "CPU per upload at concurrency",
     "serve": "Serving through nginx",
     "gallery": "Gallery through nginx",
+    "album": "Album zip through nginx",
     "healthz": "GET /healthz through nginx",
     "memory": "Peak RSS while uploading",
     "backup": "Backup of",

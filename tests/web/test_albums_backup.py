@@ -49,7 +49,7 @@ async def test_the_archive_holds_the_albums_with_their_indexes(ctx, two_albums):
     indexes = {i["name"] for i in parsed.metadata[f"{db}.albums"]["indexes"]}
     assert indexes == {"_id_", "album_id_unique", "share_id_unique", "owner_created_ms"}
     member_indexes = {i["name"] for i in parsed.metadata[f"{db}.album_images"]["indexes"]}
-    assert member_indexes == {"_id_", "album_name_unique", "album_position", "image_name"}
+    assert member_indexes == {"_id_", "album_name_unique", "album_position", "album", "image_name"}
 
 
 async def test_a_round_trip_brings_the_albums_back_in_order(ctx, visitor, stranger, two_albums):
