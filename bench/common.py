@@ -258,6 +258,33 @@ def run_load(url: str, **kwargs) -> LoadResult:
     return Load(url, **kwargs).result()
 
 
+KEYSET_COLUMNS = ["page 1 req/s", "p50 ms", "p99 ms", "page {deep} req/s", "p50 ms", "p99 ms"]
+
+
+def first_and_deep(
+    first_url: str, deep_url: str, deep: int, seconds: float, headers: dict, target: float
+) -> list[list]:
+    """Page 1 against page `deep` of a keyset-paged list, one client, two runs alternating:
+    each row is the run, both pages' rate, p50 and p99, the ratio of p50s and its verdict."""
+    rows = []
+    for attempt in (1, 2):
+        first = run_load(first_url, connections=1, seconds=seconds, headers=headers)
+        deeper = run_load(deep_url, connections=1, seconds=seconds, headers=headers)
+        first.check("page 1"), deeper.check(f"page {deep}")
+        ratio = deeper.p50_ms / first.p50_ms
+        rows.append([
+            attempt, first.rate, first.p50_ms, first.p99_ms,
+            deeper.rate, deeper.p50_ms, deeper.p99_ms, f"{ratio:.2f}",
+            "holds" if ratio <= target else "MISSED",
+        ])  # fmt: skip
+    return rows
+
+
+def keyset_columns(deep: int, target: float) -> list[str]:
+    columns = [c.format(deep=deep) for c in KEYSET_COLUMNS]
+    return ["run", *columns, "ratio of p50", f"target <= {target}"]
+
+
 # -- memory ----------------------------------------------------------------------------------
 
 
