@@ -13,7 +13,7 @@ from imagehost.albums.records import GAP
 from tests import images
 from tests.albums import ALBUM_PATH, ITEM, MORE, SHARE_LINK, TILE, seed_album
 from tests.images import multipart
-from tests.web.conftest import AdminSession
+from tests.web.client import AdminSession
 
 
 def owner_of(visitor, ctx) -> str:
