@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.browser.pages import new_context
-from tests.browser.test_page import cards, choose, file, open_page
+from tests.browser.pages import cards, choose, file, new_context, open_page
 
 pytestmark = pytest.mark.browser
 

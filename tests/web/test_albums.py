@@ -11,7 +11,16 @@ from tornado.web import decode_signed_value
 
 from imagehost.albums.records import GAP
 from tests import images
-from tests.albums import ALBUM_PATH, ITEM, MORE, SHARE_LINK, TILE, seed_album
+from tests.albums import (
+    ITEM,
+    MORE,
+    TILE,
+    album_names,
+    make_album,
+    seed_album,
+    share_id_of,
+    upload,
+)
 from tests.images import multipart
 from tests.web.client import AdminSession
 
@@ -31,31 +40,6 @@ def alice(visitor) -> AdminSession:
 @pytest.fixture
 def mallory(stranger) -> AdminSession:
     return stranger
-
-
-async def make_album(person, title="Holiday", description="", visibility="unlisted") -> str:
-    form = {"title": title, "description": description, "visibility": visibility}
-    response = await person.request("POST", "/albums", form=form)
-    assert response.code == 303, response.body
-    return ALBUM_PATH.search(response.headers["Location"])[1]
-
-
-async def upload(person, name="cat.png", data=None, album="") -> str:
-    fields = [("file", name, data or images.png())]
-    if album:
-        fields.append(("album", None, album.encode()))
-    body, ctype = multipart(fields)
-    response = await person.client.upload(body, ctype, headers=person.headers(htmx=True))
-    assert response.code == 201, response.body
-    return response.headers["Location"].rsplit("/", 1)[1]
-
-
-async def album_names(ctx, album_id: str) -> list[str]:
-    return [m.name for m in await ctx.albums.albums.page(album_id, limit=10_000)]
-
-
-async def share_id_of(person, album_id: str) -> str:
-    return SHARE_LINK.search((await person.get(f"/albums/{album_id}")).body.decode())[1]
 
 
 async def test_an_owner_makes_an_album_and_its_text_is_escaped(alice, ctx):

@@ -6,9 +6,9 @@ import pytest
 from bson.codec_options import CodecOptions
 
 from imagehost.backups.restore import restore
+from tests.albums import album_names, make_album, share_id_of, upload
 from tests.backups import members, wipe
 from tests.unit.mongodump_reader import parse_archive
-from tests.web.test_albums import album_names, make_album, share_id_of, upload
 
 SIDES = ("albums", "album_images")
 AWARE = CodecOptions(tz_aware=True)
