@@ -204,6 +204,11 @@ CASES: list[Case] = [
         lambda: png_with_chunk(chunk(b"zTXt", b"Comment\0\0" + compression_bomb())),
     ),
     Case(
+        "ztxt-bomb-after-the-pixels", 422, "decompression bomb",
+        lambda: PNG((8, 8))[:-12] + chunk(b"zTXt", b"Comment\0\0" + compression_bomb())
+        + PNG((8, 8))[-12:],
+    ),
+    Case(
         "iccp-bomb", 422, "decompression bomb",
         lambda: png_with_chunk(chunk(b"iCCP", b"ICC\0\0" + compression_bomb())),
     ),
@@ -245,6 +250,15 @@ CASES: list[Case] = [
         "png-text-exif-trailer", 201, data=images.png_with_metadata, fmt="png",
         absent=images.SECRETS + (b"tEXt", b"zTXt", b"iTXt", b"tIME"),
         check=keeps_profile_and_orientation,
+    ),
+    # Text keywords that are also Pillow's own info keys: only text (they were refused).
+    *(
+        Case(
+            f"png-text-named-{key}", 201, data=lambda key=key: png_with_chunk(
+                chunk(b"tEXt", key.encode() + b"\0" + SCRIPT)
+            ), fmt="png", absent=(b"tEXt", SCRIPT),
+        )
+        for key in ("interlace", "bbox", "gamma", "transparency")
     ),
     Case(
         "animated-gif-comment-xmp", 201, data=images.animated_gif_with_metadata, filename="a.gif",

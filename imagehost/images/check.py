@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFile
 
+from .pngtext import TextBomb, TextChunkError, check_text, without_text
 from .thumbnail import first_shown_frame, fit
 
 # The three formats, by their signatures, with the extension and Content-Type they are stored as.
@@ -113,6 +114,9 @@ def decode_image(
             N_("not a supported image: only JPEG, PNG or GIF files are accepted"),
         )  # fmt: skip
     pil_format = FORMATS[fmt][2]
+    if fmt == "png":
+        _check_png_text(data)
+        data = without_text(data)  # see pngtext: Pillow must never read the text's keywords
     try:
         image = Image.open(io.BytesIO(data), formats=[pil_format])
         try:
@@ -150,14 +154,8 @@ def decode_image(
             limit=max_pixels,
         ) from None  # fmt: skip
     except ValueError as exc:
-        if "Decompressed" in str(exc):  # Pillow's guard on zTXt, iTXt and iCCP chunks
-            raise ImageRejected(
-                422, "decompression_bomb",
-                N_(
-                    "the PNG file holds a compressed text or colour-profile chunk that unpacks "
-                    "to too much data (a decompression bomb)"
-                ),
-            ) from None  # fmt: skip
+        if "Decompressed" in str(exc):  # Pillow's guard on iCCP chunks
+            raise _decompression_bomb() from None
         raise damaged(fmt, exc) from None
     except _DAMAGED as exc:
         raise damaged(fmt, exc) from None
@@ -166,6 +164,25 @@ def decode_image(
             422, "too_many_pixels", N_("the image needs too much memory to decode")
         ) from None
     return ImageInfo(fmt, width, height, frames), image
+
+
+def _check_png_text(data: bytes) -> None:
+    try:
+        check_text(data)
+    except TextBomb:
+        raise _decompression_bomb() from None
+    except TextChunkError as exc:
+        raise damaged("png", exc) from None
+
+
+def _decompression_bomb() -> ImageRejected:
+    return ImageRejected(
+        422, "decompression_bomb",
+        N_(
+            "the PNG file holds a compressed text or colour-profile chunk that unpacks "
+            "to too much data (a decompression bomb)"
+        ),
+    )  # fmt: skip
 
 
 def _decode_all_frames(image: Image.Image, frame_pixels: int, max_pixels: int) -> int:

@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from PIL import ExifTags, Image
 
 from .colour import to_srgb
+from .pngtext import without_text
 
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF"}
 # Pillow also takes orientation from XMP or an ImageMagick text chunk; browsers honour only EXIF,
 # and strip_metadata drops the rest, so the thumbnail must ignore them to match the full image.
 _NON_EXIF_ORIENTATION = ("xmp", "XML:com.adobe.xmp", "Raw profile type exif")
-# Text chunks: Pillow puts their keywords in `info` beside (and over) the colour chunks and
-# transparency, so a tEXt "gamma" or "icc_profile" would shadow them; browsers draw without them.
-_PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
 # The turn that makes each EXIF orientation upright (as ImageOps.exif_transpose makes it).
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -51,7 +49,7 @@ def make_thumbnail(data: bytes, fmt: str, max_side: int = SIDE) -> Thumbnail:
         raise ValueError(f"unsupported image format: {fmt!r}")
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
-    with Image.open(io.BytesIO(_without_text(data, fmt)), formats=[_PIL_FORMATS[fmt]]) as source:
+    with _open(data, fmt) as source:
         # Only the colour chunks before the pixels count: Pillow adds later ones to `info`
         # as it reads on, and browsers ignore them.
         colour = dict(source.info)
@@ -80,7 +78,7 @@ def thumbnail_of(source: Image.Image, stored: bytes, fmt: str, max_side: int = S
         raise ValueError(f"unsupported image format: {fmt!r}")
     if max_side < 1:
         raise ValueError(f"max_side must be positive, not {max_side}")
-    with Image.open(io.BytesIO(_without_text(stored, fmt)), formats=[_PIL_FORMATS[fmt]]) as header:
+    with _open(stored, fmt) as header:
         size = fit(header.size, max_side)
         if header.mode != source.mode or not _covers(source.size, size, header.size):
             raise ValueError("the stored file is not the decoded image")
@@ -98,19 +96,10 @@ def first_shown_frame(image: Image.Image) -> int:
     return 1 if image.info.get("default_image") and getattr(image, "n_frames", 1) > 1 else 0
 
 
-def _without_text(data: bytes, fmt: str) -> bytes:
-    """A PNG without its text chunks (see _PNG_TEXT); other formats as they are."""
-    if fmt != "png":
-        return data
-    parts, pos = [data[:8]], 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        end = pos + 12 + length
-        if kind not in _PNG_TEXT:
-            parts.append(data[pos:end])
-        pos = end
-    parts.append(data[pos:])
-    return b"".join(parts)
+def _open(data: bytes, fmt: str) -> Image.Image:
+    """The file opened by Pillow, a PNG without its text chunks (see pngtext)."""
+    readable = without_text(data) if fmt == "png" else data
+    return Image.open(io.BytesIO(readable), formats=[_PIL_FORMATS[fmt]])
 
 
 def _exif_after_pixels(png: bytes, frame: int) -> bytes | None:

@@ -190,3 +190,54 @@ def test_a_gif_frame_header_cut_short_is_damaged_not_a_crash(cut):
     refused = rejected(images.gif(frames=2)[:-1] + descriptor[:cut])
     assert refused.status == 422
     assert refused.message.startswith("the GIF file is damaged or incomplete (")
+
+
+def png_with_text(kind: bytes, body: bytes, *, after_pixels: bool = False) -> bytes:
+    """A small PNG with one more chunk right after IHDR, or right before IEND."""
+    data, text = images.png((16, 16)), images.chunk(kind, body)
+    at = len(data) - 12 if after_pixels else 8 + 25
+    return data[:at] + text + data[at:]
+
+
+BOMB = zlib.compress(b"\0" * (8 * 1024 * 1024), 9)
+
+
+@pytest.mark.parametrize("after_pixels", [False, True], ids=["before-pixels", "after-pixels"])
+@pytest.mark.parametrize(
+    "kind, body",
+    [(b"zTXt", b"Comment\0\0" + BOMB), (b"iTXt", b"Comment\0\1\0en\0\0" + BOMB)],
+    ids=["zTXt", "iTXt"],
+)
+def test_compressed_text_that_unpacks_to_too_much_is_a_bomb(kind, body, after_pixels):
+    error = rejected(png_with_text(kind, body, after_pixels=after_pixels))
+    assert (error.status, error.code) == (422, "decompression_bomb")
+
+
+def test_many_compressed_texts_unpacking_to_too_much_in_all_are_a_bomb():
+    """Each under Pillow's limit per chunk (1 MiB), 65 MiB in all (the limit is 64 MiB)."""
+    body = b"Comment\0\0" + zlib.compress(b"\0" * (1024 * 1024 - 1), 9)
+    data = images.png((16, 16))
+    data = data[:33] + images.chunk(b"zTXt", body) * 65 + data[33:]
+    assert rejected(data).code == "decompression_bomb"
+
+
+@pytest.mark.parametrize("after_pixels", [False, True], ids=["before-pixels", "after-pixels"])
+def test_a_text_chunk_with_a_bad_crc_is_damaged(after_pixels):
+    data = bytearray(png_with_text(b"tEXt", b"interlace\0hello", after_pixels=after_pixels))
+    crc = data.index(b"tEXtinterlace\0hello") + len(b"tEXtinterlace\0hello")
+    data[crc] ^= 0xFF
+    error = rejected(bytes(data))
+    assert (error.status, error.code) == (422, "damaged")
+    assert "tEXt chunk has a bad CRC" in error.message
+
+
+def test_a_text_chunk_cut_off_is_damaged():
+    data = images.png((16, 16))
+    error = rejected(data[:33] + images.chunk(b"tEXt", b"bbox\0hello")[:-6])
+    assert (error.status, error.code) == (422, "damaged")
+
+
+@pytest.mark.parametrize("key", [b"interlace", b"bbox", b"default_image", b"transparency"])
+def test_a_text_keyword_is_not_image_information(key):
+    info = check(png_with_text(b"tEXt", key + b"\0hello"))
+    assert (info.format, info.width, info.height, info.frames) == ("png", 16, 16, 1)

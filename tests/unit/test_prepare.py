@@ -1,17 +1,20 @@
 """prepare_image decodes each upload once: its thumbnail comes from the frame the check decoded
 and must match the one make_thumbnail makes from the stored (stripped) file."""
 
+import functools
+import inspect
 import io
+import re
 import struct
 import zlib
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageFile, ImageStat, PngImagePlugin
 
 from imagehost.images.check import ImageRejected, decode_image
 from imagehost.images.metadata import strip_metadata
 from imagehost.images.thumbnail import make_thumbnail
-from imagehost.uploads import UploadLimits, prepare_image
+from imagehost.uploads import PreparedImage, UploadLimits, prepare_image
 from tests import images
 
 LIMITS = UploadLimits(max_bytes=5 * 1024 * 1024, max_pixels=50_000_000)
@@ -154,24 +157,74 @@ def test_thumbnail_is_exactly_the_one_make_thumbnail_makes_of_the_stored_file(ki
     assert prepared.thumbnail == make_thumbnail(prepared.data, fmt)
 
 
+def pillow_info_keys() -> list[str]:
+    """Every key Pillow's PNG reader and image code file in `info` or read back from it (and
+    its encoders' option names), taken from their source, so a key Pillow adds is tested too."""
+    sources = "".join(inspect.getsource(module) for module in (PngImagePlugin, Image, ImageFile))
+    keys = set(re.findall(r'info(?:\[|\.get\(|\.pop\()"([^"]+)"', sources))
+    keys |= set(re.findall(r'"([^"]+)" (?:not )?in (?:self\.)?(?:im_)?info\b', sources))
+    known = {"interlace", "bbox", "dpi", "aspect", "gamma", "transparency", "icc_profile", "exif"}
+    assert keys >= known | {"srgb", "chromaticity", "default_image", "xmp"}
+    return sorted(keys)
+
+
+def text_chunk(kind: bytes, key: str) -> bytes:
+    """A tEXt, zTXt or iTXt (compressed) chunk's body with keyword `key`."""
+    if kind == b"tEXt":
+        return key.encode("latin-1") + b"\0hello"
+    if kind == b"zTXt":
+        return key.encode("latin-1") + b"\0\0" + zlib.compress(b"hello")
+    return key.encode("latin-1") + b"\0\1\0en\0\0" + zlib.compress(b"hello")
+
+
 TEXT_BASES = {
-    "iccp": lambda: images.png(images.picture((640, 480)), icc_profile=images.srgb_profile()),
-    "trns": palette_with_trns,
+    "plain": lambda: images.png(images.picture((96, 64))),
+    "apng": lambda: images.png(
+        images.picture((96, 64)), save_all=True, append_images=[images.halves((96, 64))]
+    ),
+    "iccp": lambda: images.png(images.picture((96, 64)), icc_profile=images.srgb_profile()),
+    "trns": lambda: images.png(images.picture((96, 64)).convert("P"), transparency=0),
 }
-TEXT_KEYS = ["icc_profile", "gamma", "transparency", "dpi", "srgb", "chromaticity", "exif"]
 
 
-@pytest.mark.parametrize("after", [b"IHDR", b"IDAT"])
-@pytest.mark.parametrize("base", TEXT_BASES)
-@pytest.mark.parametrize("key", TEXT_KEYS)
-def test_a_kept_text_chunk_named_like_an_info_key_changes_nothing(key, base, after):
-    """With STRIP_METADATA=false the text stays in the file; the thumbnail is still the one of
-    the stripped upload (a tEXt "gamma" or "icc_profile" used to end in a TypeError)."""
-    upload = with_chunk(TEXT_BASES[base](), b"tEXt", key.encode() + b"\0hello", after=after)
-    kept = prepare_image(upload, UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, False))
-    assert kept.data == upload
-    assert kept.thumbnail == prepare_image(upload, LIMITS).thumbnail
-    assert kept.thumbnail == make_thumbnail(upload, "png")
+@functools.cache
+def text_base(base: str) -> bytes:
+    return TEXT_BASES[base]()
+
+
+@functools.cache
+def prepared_text_base(base: str, strip: bool) -> PreparedImage:
+    return prepare_image(text_base(base), UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, strip))
+
+
+TEXT_CASES = [
+    pytest.param(key, kind, base, after, id=f"{key}-{kind.decode()}-{base}-after-{after.decode()}")
+    for key in pillow_info_keys()
+    for kind, base, after in [
+        (b"tEXt", "plain", b"IHDR"), (b"zTXt", "plain", b"IHDR"), (b"iTXt", "plain", b"IHDR"),
+        (b"tEXt", "plain", b"IDAT"), (b"zTXt", "apng", b"IHDR"), (b"tEXt", "apng", b"IDAT"),
+        (b"iTXt", "iccp", b"iCCP"), (b"tEXt", "trns", b"tRNS"),
+    ]
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("strip", [True, False], ids=["stripped", "kept"])
+@pytest.mark.parametrize(("key", "kind", "base", "after"), TEXT_CASES)
+def test_a_text_chunk_named_like_an_info_key_changes_nothing(key, kind, base, after, strip):
+    """A text keyword is never image information: the upload is accepted with the thumbnail
+    of the file without the chunk, stored without it when stripping and as it came when not
+    (a keyword "interlace" or "bbox" was refused as damaged, "gamma" ended in a TypeError)."""
+    plain = text_base(base)
+    upload = with_chunk(plain, kind, text_chunk(kind, key), after=after)
+    limits = UploadLimits(LIMITS.max_bytes, LIMITS.max_pixels, strip)
+    prepared, expected = prepare_image(upload, limits), prepared_text_base(base, strip)
+    assert prepared.thumbnail == expected.thumbnail
+    assert prepared.thumbnail == make_thumbnail(prepared.data, "png")
+    if strip:
+        assert prepared.data == expected.data
+        assert kind not in prepared.data
+    else:
+        assert prepared.data == upload
 
 
 def test_a_kept_exif_that_pillow_cannot_rewrite_still_gives_an_upright_thumbnail():
