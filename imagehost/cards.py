@@ -5,9 +5,10 @@ Pure text; the template escapes everything it prints, so nothing here is HTML-es
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .database import ImageRecord
-from .i18n.formats import Translate, same, size
+from .i18n.formats import Translate, date_time, same, size, time_left
 from .i18n.languages import N_
 from .images.thumbnail import SIDE as THUMB_SIDE
 from .images.thumbnail import fit
@@ -31,11 +32,12 @@ class Card:
     title: str
     thumb_width: int
     thumb_height: int
+    page_url: str
     snippets: list[Snippet]
 
     @property
     def stem(self) -> str:
-        return self.record.name.split(".", 1)[0]
+        return self.record.stem
 
 
 def thumb_box(width: int, height: int, side: int = THUMB_SIDE) -> tuple[int, int]:
@@ -47,13 +49,15 @@ def _attribute(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
-def embed_snippets(url: str, title: str) -> list[Snippet]:
-    """The direct link, then Markdown, BBCode and HTML that embed the image."""
+def embed_snippets(url: str, title: str, page_url: str) -> list[Snippet]:
+    """The direct link, then Markdown, BBCode and HTML that embed the image, then the link to
+    its page (which chat apps unfold into a preview)."""
     return [
         Snippet("link", N_("Direct link"), url),
         Snippet("markdown", "Markdown", f"![{_MARKDOWN_ALT_UNSAFE.sub('', title)}]({url})"),
         Snippet("bbcode", "BBCode", f"[img]{_BBCODE_UNSAFE.sub('', url)}[/img]"),
         Snippet("html", "HTML", f'<img src="{_attribute(url)}" alt="{_attribute(title)}">'),
+        Snippet("page", N_("Page link"), page_url),
     ]
 
 
@@ -64,7 +68,20 @@ def facts(record: ImageRecord, language: str = "en", translate: Translate = same
     return f"{record.format.upper()} · {record.width}×{record.height} · {stored}"
 
 
-def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
+def expiry_note(
+    record: ImageRecord, language: str = "en", translate: Translate = same, now=None
+) -> str:
+    """When an image is deleted by itself: "Expires in 3 hours (Dec 1, 2026, 3:24:00 PM UTC)";
+    "" for one kept until deleted."""
+    if record.expires_at is None:
+        return ""
+    return translate(N_("Expires {when} ({date} UTC)")).format(
+        when=time_left(record.expires_at, now or datetime.now(UTC), language),
+        date=date_time(record.expires_at, language),
+    )
+
+
+def card_for(record: ImageRecord, url: str, thumbnail_url: str, page_url: str) -> Card:
     title = record.original_name or record.name
     width, height = thumb_box(record.width, record.height)
     return Card(
@@ -74,5 +91,6 @@ def card_for(record: ImageRecord, url: str, thumbnail_url: str) -> Card:
         title=title,
         thumb_width=width,
         thumb_height=height,
-        snippets=embed_snippets(url, title),
+        page_url=page_url,
+        snippets=embed_snippets(url, title, page_url),
     )

@@ -16,6 +16,7 @@ from .database import ImageRepository, open_client
 from .s3storage import S3Storage
 from .settings import Settings
 from .storage import LocalStorage, Storage
+from .sweeper import ExpirySweeper
 from .tuning import lower_thread_priority
 from .uploads import UploadLimits, UploadService
 
@@ -29,6 +30,7 @@ class AppContext:
     admin: AdminAuth
     backups: BackupService
     albums: AlbumService
+    sweeper: ExpirySweeper
 
 
 def upload_slots(settings: Settings) -> int:
@@ -60,6 +62,7 @@ async def build_context(settings: Settings):
         failures = LoginFailures(client, settings.mongodb_db, FAILURE_WINDOW)
         admin = AdminAuth(settings, failures, executor)
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
+        sweeper = ExpirySweeper(repo, uploads, settings.expiry_sweep_seconds)
         try:
             yield AppContext(
                 settings=settings,
@@ -69,6 +72,7 @@ async def build_context(settings: Settings):
                 admin=admin,
                 backups=backups,
                 albums=AlbumService(album_repo, repo, storage, disk),
+                sweeper=sweeper,
             )
         finally:
             await backups.close()

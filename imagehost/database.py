@@ -29,6 +29,8 @@ INDEXES = [
         "name": "owner_created_ms",
     },
     {"key": {"created_ms": DESCENDING, "name": DESCENDING}, "name": "created_ms"},
+    # The sweeper's query: expires_at as integer milliseconds (see to_document).
+    {"key": {"expires_ms": ASCENDING}, "name": "expires_ms"},
 ]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -77,22 +79,33 @@ class ImageRecord:
     owner: str = ""
     thumbnail: str = ""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    expires_at: datetime | None = None  # None: kept until deleted
 
     @property
     def files(self) -> tuple[str, ...]:
         return record_files(self.name, self.thumbnail)
 
+    @property
+    def stem(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or datetime.now(UTC))
+
     def to_document(self) -> dict:
-        # created_ms is the sort key: an integer, because nx-27017 (the embedded server)
-        # evaluates date ranges in Python over every row but hands integer ranges to SQLite.
-        return {**asdict(self), "created_ms": millis(self.created_at)}
+        # created_ms is the sort key and expires_ms the sweeper's: integers, because nx-27017
+        # (the embedded server) evaluates date ranges in Python over every row but hands
+        # integer ranges to SQLite.
+        expires_ms = None if self.expires_at is None else millis(self.expires_at)
+        return {**asdict(self), "created_ms": millis(self.created_at), "expires_ms": expires_ms}
 
     @classmethod
     def from_document(cls, doc: dict) -> "ImageRecord":
         known = {name: doc[name] for name in cls.__dataclass_fields__ if name in doc}
-        created = known.get("created_at")
-        if isinstance(created, datetime) and created.tzinfo is None:
-            known["created_at"] = created.replace(tzinfo=UTC)
+        for key in ("created_at", "expires_at"):
+            moment = known.get(key)
+            if isinstance(moment, datetime) and moment.tzinfo is None:
+                known[key] = moment.replace(tzinfo=UTC)
         return cls(**known)
 
 
@@ -130,13 +143,22 @@ class ImageRepository:
 
     async def add_missing_sort_keys(self) -> int:
         """Give created_ms to records that lack it (from a foreign dump); returns how many."""
+        return await self._add_missing_millis("created_ms", "created_at")
+
+    async def add_missing_expiry_keys(self) -> int:
+        """Give expires_ms to records with an expires_at but no expires_ms (a foreign dump);
+        returns how many."""
+        return await self._add_missing_millis("expires_ms", "expires_at")
+
+    async def _add_missing_millis(self, key: str, moment: str) -> int:
+        """Set `key` to the milliseconds of the datetime `moment` where `key` is missing."""
         added = 0
-        missing = {"created_ms": {"$exists": False}}
-        async for doc in self.collection.find(missing, {"_id": 1, "created_at": 1}):
-            created = doc.get("created_at")
-            if isinstance(created, datetime):
+        missing = {key: {"$exists": False}, moment: {"$ne": None}}
+        async for doc in self.collection.find(missing, {"_id": 1, moment: 1}):
+            value = doc.get(moment)
+            if isinstance(value, datetime):
                 await self.collection.update_one(
-                    {"_id": doc["_id"]}, {"$set": {"created_ms": millis(created)}}
+                    {"_id": doc["_id"]}, {"$set": {key: millis(value)}}
                 )
                 added += 1
         return added
@@ -162,6 +184,20 @@ class ImageRepository:
         with unavailable_on_driver_error():
             cursor = self.collection.find({"name": {"$in": list(names)}})
             return {doc["name"]: ImageRecord.from_document(doc) async for doc in cursor}
+
+    async def get_by_stem(self, stem: str, extensions: tuple[str, ...]) -> ImageRecord | None:
+        """The record whose name is `stem` with one of `extensions` (through the unique index)."""
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one({"name": {"$in": [stem + e for e in extensions]}})
+        return ImageRecord.from_document(doc) if doc else None
+
+    async def expired(self, now: datetime, limit: int) -> list[ImageRecord]:
+        """Up to `limit` records whose expiry is at or before `now`, the longest expired first."""
+        query = {"expires_ms": {"$lte": millis(now)}}
+        with unavailable_on_driver_error():
+            cursor = self.collection.find(query).sort("expires_ms", ASCENDING).limit(limit)
+            docs = await cursor.to_list(limit)
+        return [ImageRecord.from_document(doc) for doc in docs]
 
     async def delete(self, name: str) -> bool:
         with unavailable_on_driver_error():

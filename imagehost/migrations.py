@@ -21,6 +21,7 @@ STARTUP_DB_WAIT = 30.0
 # name -> the step; each returns how many records it changed.
 MIGRATIONS: dict[str, Callable[[ImageRepository], Awaitable[int]]] = {
     "created_ms sort keys": ImageRepository.add_missing_sort_keys,
+    "expires_ms sweep keys": ImageRepository.add_missing_expiry_keys,
 }
 
 

@@ -16,6 +16,8 @@ CODES = {
     "too_many_pixels": "The image (or an animation) is too big to decode: over the pixel limit.",
     "decompression_bomb": "A compressed chunk of the file unpacks to too much data.",
     "browser_cannot_decode": "The file is valid, but browsers cannot show it.",
+    "invalid_expiry": "expires_in is not a whole number of seconds (0 for never).",
+    "expiry_too_long": "expires_in asks to keep the image longer than this server allows.",
     "xsrf": "The request carried the site's cookies but not its XSRF token.",
     "missing_delete_token": "The delete token was not sent.",
     "wrong_delete_token": "The delete token does not match the image.",

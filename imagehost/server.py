@@ -74,6 +74,8 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
             app, xheaders=True, max_body_size=settings.max_body_bytes, idle_connection_timeout=60
         )
         server.add_sockets(sockets)
+        # Every worker runs one; a lease lets one sweep at a time across all of them.
+        sweeping = asyncio.create_task(ctx.sweeper.run())
         logger.info(
             f"app listening on {settings.host}:{settings.port} pid={os.getpid()} "
             f"zlib={zlib.ZLIB_RUNTIME_VERSION}"
@@ -85,10 +87,12 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
         await stop.wait()
         logger.info("stopping: no new requests, finishing those in flight")
         server.stop()
+        sweeping.cancel()
         deadline = time.monotonic() + SHUTDOWN_GRACE
         while app.inflight and time.monotonic() < deadline:  # noqa: ASYNC110 (a counter, polled)
             await asyncio.sleep(0.05)
         await server.close_all_connections()
+        await asyncio.gather(sweeping, return_exceptions=True)
         logger.info("stopped")
 
 

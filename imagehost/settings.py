@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import argon2
 
+from .expiry import NEVER, ExpiryLimits, ExpiryPolicy, longer, parse_duration
 from .i18n.languages import LANGUAGES
 from .s3storage import S3Config
 
@@ -72,7 +73,17 @@ DECLARED = [
         "10",
         "How long nginx keeps a copy of an image from the bucket (0: none).",
     ),
+    Setting("DEFAULT_EXPIRY", "never", "How long a signed-in upload is kept when it asks nothing."),
+    Setting("MAX_EXPIRY", "never", "The longest a signed-in upload may ask to be kept."),
+    Setting("ANONYMOUS_DEFAULT_EXPIRY", "", "DEFAULT_EXPIRY for uploads without an account."),
+    Setting("ANONYMOUS_MAX_EXPIRY", "", "MAX_EXPIRY for uploads without an account."),
+    Setting("EXPIRY_SWEEP_SECONDS", "15", "How often expired images are deleted, in seconds."),
 ]
+
+# An expired image must stop being served within a minute: the sweep's wait, plus nginx's copy
+# of a bucket's image (STORAGE=s3), plus this much for the sweep's own work, stay under 60 s.
+SWEEP_MARGIN_SECONDS = 10
+EXPIRED_SERVED_AT_MOST = 60
 
 # The standard AWS variables stand in for the S3_* ones left unset.
 AWS_FALLBACKS = {
@@ -118,6 +129,8 @@ class Settings:
     default_language: str
     s3_cache_seconds: int = 10
     s3: S3Config | None = None  # set exactly when STORAGE=s3
+    expiry: ExpiryPolicy = ExpiryPolicy(ExpiryLimits(NEVER, NEVER), ExpiryLimits(NEVER, NEVER))
+    expiry_sweep_seconds: int = 15
 
     @property
     def admin_enabled(self) -> bool:
@@ -218,6 +231,16 @@ def load_settings(environ: dict | None = None) -> Settings:
                 "STORAGE=s3 lets several replicas serve the site: set COOKIE_SECRET, the same "
                 "long random value on every one (a generated secret would differ per host)"
             )
+    sweep_seconds = _int(env, "EXPIRY_SWEEP_SECONDS", 1, EXPIRED_SERVED_AT_MOST)
+    cache_seconds = _int(env, "S3_CACHE_SECONDS", 0, 60)
+    served = sweep_seconds + (cache_seconds if s3 else 0) + SWEEP_MARGIN_SECONDS
+    if served > EXPIRED_SERVED_AT_MOST:
+        what = "EXPIRY_SWEEP_SECONDS + S3_CACHE_SECONDS" if s3 else "EXPIRY_SWEEP_SECONDS"
+        raise SettingsError(
+            f"{what} must be at most {EXPIRED_SERVED_AT_MOST - SWEEP_MARGIN_SECONDS} (got "
+            f"{served - SWEEP_MARGIN_SECONDS}), so an expired image stops being served within "
+            f"{EXPIRED_SERVED_AT_MOST} s"
+        )
     return Settings(
         mongodb_uri=uri,
         mongodb_db=db_name,
@@ -248,8 +271,50 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
         default_language=language,
-        s3_cache_seconds=_int(env, "S3_CACHE_SECONDS", 0, 60),
+        s3_cache_seconds=cache_seconds,
         s3=s3,
+        expiry=_expiry(env),
+        expiry_sweep_seconds=sweep_seconds,
+    )
+
+
+def _duration(env: dict, name: str) -> int:
+    try:
+        return parse_duration(env[name])
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be never or a duration such as 3600, 90m, 12h, 30d or 2w (at most "
+            f"3650d), got {env[name]!r}"
+        ) from None
+
+
+def _seconds(duration: int) -> str:
+    return f"{duration} s" if duration else "never"
+
+
+def _expiry(env: dict) -> ExpiryPolicy:
+    """The limits of signed-in uploads, and of anonymous ones (by default the same, the
+    default shortened to the anonymous maximum when that is shorter)."""
+    maximum = _duration(env, "MAX_EXPIRY")
+    default = _duration(env, "DEFAULT_EXPIRY")
+    anonymous_max = (
+        _duration(env, "ANONYMOUS_MAX_EXPIRY") if env["ANONYMOUS_MAX_EXPIRY"].strip() else maximum
+    )
+    if env["ANONYMOUS_DEFAULT_EXPIRY"].strip():
+        anonymous_default = _duration(env, "ANONYMOUS_DEFAULT_EXPIRY")
+    else:
+        anonymous_default = anonymous_max if longer(default, anonymous_max) else default
+    for prefix, low, high in (
+        ("", default, maximum),
+        ("ANONYMOUS_", anonymous_default, anonymous_max),
+    ):
+        if longer(low, high):
+            raise SettingsError(
+                f"{prefix}DEFAULT_EXPIRY is longer than {prefix}MAX_EXPIRY allows "
+                f"({_seconds(low)} against {_seconds(high)})"
+            )
+    return ExpiryPolicy(
+        ExpiryLimits(default, maximum), ExpiryLimits(anonymous_default, anonymous_max)
     )
 
 

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-# An image's public name, as routes and the API document match it.
-IMAGE_NAME = r"[A-Za-z0-9_-]{16}\.(?:jpg|png|gif)"
+# An image's public name, as routes and the API document match it, and its stem (the name of
+# its page, /v/<stem>).
+IMAGE_STEM = r"[A-Za-z0-9_-]{16}"
+IMAGE_EXTENSIONS = (".jpg", ".png", ".gif")
+IMAGE_NAME = IMAGE_STEM + r"\.(?:jpg|png|gif)"
 # Names the backend generates: 16 URL-safe characters, an optional `.thumb`, an extension.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16}(\.thumb)?\.(jpg|png|gif)$")
 _TEMP_PREFIX = ".tmp-"

@@ -10,6 +10,7 @@ import secrets
 import unicodedata
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from .albums.records import AlbumRepository
 from .database import DuplicateKeyError, ImageRecord, ImageRepository, record_files
@@ -80,6 +81,17 @@ def clean_original_name(name: str | None) -> str:
     return cleaned.strip()[:MAX_ORIGINAL_NAME]
 
 
+def lifetime(expires_in: int) -> dict:
+    """created_at and expires_at of a record made now and kept `expires_in` seconds (0:
+    until deleted), in whole milliseconds as MongoDB keeps them."""
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return {
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=expires_in) if expires_in else None,
+    }
+
+
 def new_stem() -> str:
     """96 random bits, URL-safe: 16 characters of base64url."""
     return secrets.token_urlsafe(12)
@@ -118,10 +130,16 @@ class UploadService:
             self._slots.release()
 
     async def accept(
-        self, data: bytes, original_name: str | None, owner: str = "", album: str = ""
+        self,
+        data: bytes,
+        original_name: str | None,
+        owner: str = "",
+        album: str = "",
+        expires_in: int = 0,
     ) -> Upload:
         """Store one upload (at the end of the album `album` when given, an album id the caller
-        checked); raises ImageRejected, DatabaseUnavailable or StorageFull.
+        checked), kept `expires_in` seconds (0: until deleted); raises ImageRejected,
+        DatabaseUnavailable or StorageFull.
 
         Files are written first and the record (then the membership) last; when those cannot
         be written what was written is removed, so a refused or failed upload leaves nothing.
@@ -150,6 +168,7 @@ class UploadService:
                     delete_token_hash=hash_token(token),
                     owner=owner,
                     thumbnail=thumb_name,
+                    **lifetime(expires_in),
                 )
                 await self.repo.insert(record)
             except DuplicateKeyError:

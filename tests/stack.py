@@ -6,6 +6,8 @@ tests/conftest.py.
 
 import http.client as httpclient
 import json
+import uuid
+from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,6 +16,7 @@ from pymongo import MongoClient
 
 from imagehost.dev.devstack import LocalStack, free_port
 from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
+from tests.cli import run_imagehost
 from tests.images import multipart
 
 # nginx's rate limits, lifted for stacks whose tests upload quickly; one test proves the limits.
@@ -40,6 +43,21 @@ def stack_env(var: Path, **env: str) -> dict:
 def start_stack(env: dict) -> LocalStack:
     """The local stack on `env`, its app and nginx each on a free port (enter it to start)."""
     return LocalStack(env, app_port=free_port(), http_port=free_port())
+
+
+@contextmanager
+def bucket_stack(var: Path, rgw, mongo_uri: str, name: str, **env: str):
+    """A stack with STORAGE=s3 on a fresh bucket of the session's gateway (its policy set, as
+    s3-setup does) and its own database; yields its Http and the bucket's S3Config."""
+    config = rgw.config(f"{name}-{uuid.uuid4().hex[:8]}")
+    env = stack_env(
+        var, MONGODB_URI=mongo_uri, MONGODB_DB=f"e2e_{uuid.uuid4().hex[:12]}",
+        **rgw.env(config), **env,
+    )  # fmt: skip
+    setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
+    assert setup.returncode == 0, setup.stderr
+    with start_stack(env) as running:
+        yield Http(running.http_port), config
 
 
 class Records:

@@ -7,9 +7,9 @@ source language's own words when not given. Nothing here knows of Tornado.
 
 import string
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
 from .languages import N_
@@ -61,6 +61,17 @@ def date_time(moment: datetime, language: str) -> str:
     return format_datetime(when, "medium", tzinfo=UTC, locale=language)
 
 
+def duration(seconds: int, language: str) -> str:
+    """1 hour, 30 days, 2 weeks; 1 час, 30 дней (a whole number of its largest unit, rounded
+    only when it is not one)."""
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.0, locale=language)
+
+
+def time_left(moment: datetime, now: datetime, language: str) -> str:
+    """in 3 hours, in 2 days; через 3 часа (rounded, as people say it)."""
+    return format_timedelta(moment - now, add_direction=True, locale=language)
+
+
 class _Filler(string.Formatter):
     def __init__(self, language: str, translate: Translate) -> None:
         self.language, self.translate = language, translate
@@ -70,10 +81,13 @@ class _Filler(string.Formatter):
             return number(value, self.language)
         if format_spec == "size" and isinstance(value, int):
             return size(value, self.language, self.translate)
+        if format_spec == "duration" and isinstance(value, int):
+            return duration(value, self.language)
         return super().format_field(value, format_spec)
 
 
 def fill(message: str, values: Mapping, language: str, translate: Translate = same) -> str:
     """`message` translated, its {placeholders} filled from `values`: {name:,} is written as a
-    number and {name:size} as a size in `language`, anything else as str.format writes it."""
+    number, {name:size} as a size and {name:duration} as a duration in `language`, anything
+    else as str.format writes it."""
     return _Filler(language, translate).format(translate(message), **values)

@@ -6,7 +6,7 @@ from .. import ROOT
 from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
 from ..i18n import catalogs
-from ..storage import IMAGE_NAME
+from ..storage import IMAGE_NAME, IMAGE_STEM
 from .handlers.admin import (
     ImageDeleteHandler,
     ImagesHandler,
@@ -33,6 +33,7 @@ from .handlers.backup import (
 from .handlers.base import NotFoundHandler, log_request
 from .handlers.clients import ShareXUploaderHandler
 from .handlers.gallery import GalleryHandler, OwnerDeleteHandler
+from .handlers.image_page import ImagePageHandler
 from .handlers.pages import DeleteByTokenHandler, HealthHandler, LanguageHandler
 from .handlers.share import SharePageHandler, ShareZipHandler
 from .handlers.upload import UploadHandler
@@ -63,6 +64,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (rf"/albums/{ALBUM}/images/{NAME}/(move|remove)", AlbumImageHandler, deps),
         (rf"/a/{ALBUM}", SharePageHandler, deps),
         (rf"/a/{ALBUM}/zip", ShareZipHandler, deps),
+        (rf"/v/({IMAGE_STEM})", ImagePageHandler, deps),
         (rf"/delete/{NAME}/([A-Za-z0-9_-]{{16,64}})", DeleteByTokenHandler, deps),
         (r"/healthz", HealthHandler, deps),
         (r"/language", LanguageHandler, deps),

@@ -104,3 +104,18 @@ def single_file(parts: list[Part], field: str = "file") -> Part:
             400, N_("no file: send the image in a part named '{field}'"), field=field
         )
     return named[0]
+
+
+def field_value(parts: list[Part], field: str) -> str | None:
+    """The text of the one plain (not file) field named `field`; None when it was not sent."""
+    found = [p for p in parts if p.name == field and p.filename is None]
+    if len(found) > 1:
+        raise MultipartError(400, N_("send the '{field}' field once"), field=field)
+    if not found:
+        return None
+    try:
+        return found[0].data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MultipartError(
+            400, N_("the '{field}' field is not UTF-8 text"), field=field
+        ) from None

@@ -3,9 +3,10 @@
 The test suite checks it against the real answers (schemathesis), so it stays the API's contract.
 """
 
+from ..expiry import LONGEST
 from ..refusal import CODES
-from ..storage import IMAGE_NAME
-from .views import IMAGES_PREFIX
+from ..storage import IMAGE_NAME, IMAGE_STEM
+from .views import IMAGES_PREFIX, PAGES_PREFIX
 
 API_PREFIX = "/api/v1"
 DELETE_TOKEN_HEADER = "X-Delete-Token"
@@ -36,7 +37,7 @@ _SCHEMAS = {
         "type": "object",
         "required": [
             "url", "path", "name", "format", "width", "height", "size", "thumbnail_url",
-            "created_at",
+            "page_url", "created_at", "expires_at",
         ],
         "properties": {
             "url": {"type": "string", "format": "uri", "description": "Direct link to the image."},
@@ -47,7 +48,16 @@ _SCHEMAS = {
             "height": {"type": "integer", "minimum": 1},
             "size": {"type": "integer", "minimum": 1, "description": "Bytes stored."},
             "thumbnail_url": {"type": "string", "format": "uri"},
+            "page_url": {
+                "type": "string", "format": "uri", "pattern": f"{PAGES_PREFIX}{IMAGE_STEM}$",
+                "description": "The image's page: the image, its links, and OpenGraph tags for "
+                "chat apps' previews.",
+            },
             "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {
+                "type": ["string", "null"], "format": "date-time",
+                "description": "When the image is deleted by itself; null: kept until deleted.",
+            },
         },
     },
     "UploadedImage": {
@@ -132,6 +142,18 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                                     "nothing is stored."
                                 ),
                             },
+                            "expires_in": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": LONGEST,
+                                "description": (
+                                    "Delete the image after this many seconds; 0: never. "
+                                    "Without it, the server's default. Longer than the "
+                                    "server allows (it may allow less to uploads without an "
+                                    "account) is refused with 400 `expiry_too_long`, never "
+                                    "shortened."
+                                ),
+                            },
                         },
                     },
                     "encoding": {"file": {"contentType": "image/jpeg, image/png, image/gif"}},
@@ -161,7 +183,11 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                     },
                 },
             },
-            "400": _error("The body is not multipart form data with exactly one file in `file`."),
+            "400": _error(
+                "The body is not multipart form data with exactly one file in `file`, or "
+                "`expires_in` is not a whole number of seconds (`invalid_expiry`) or is longer "
+                "than the server allows (`expiry_too_long`)."
+            ),
             "403": _error("The request carried cookies but no valid XSRF token."),
             "413": _error(f"The file (or the whole body) is larger than {limit}."),
             "404": _error("`album` names no album of the uploader; nothing was stored."),

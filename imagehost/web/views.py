@@ -9,11 +9,18 @@ from ..uploads import Upload
 
 # nginx serves the stored files here, straight from the image folder.
 IMAGES_PREFIX = "/images/"
+# The app's page of one image: /v/<stem>.
+PAGES_PREFIX = "/v/"
 
 
 def image_path(name: str) -> str:
     """The path of a stored file (an image or its thumbnail)."""
     return IMAGES_PREFIX + name
+
+
+def page_path(record: ImageRecord) -> str:
+    """The path of the image's own page (the one to share where a preview should unfurl)."""
+    return PAGES_PREFIX + record.stem
 
 
 def delete_path(upload: Upload) -> str:
@@ -31,8 +38,12 @@ def image_json(record: ImageRecord, base: str) -> dict:
         "height": record.height,
         "size": record.size,
         "thumbnail_url": base + image_path(record.thumbnail),
+        "page_url": base + page_path(record),
         # Milliseconds: what MongoDB keeps, so the upload's answer and later reads agree.
         "created_at": record.created_at.isoformat(timespec="milliseconds"),
+        "expires_at": (
+            record.expires_at.isoformat(timespec="milliseconds") if record.expires_at else None
+        ),
     }
 
 
@@ -47,4 +58,9 @@ def upload_json(upload: Upload, base: str) -> dict:
 
 def card(record: ImageRecord, base: str) -> Card:
     # The thumbnail stays a same-origin path: the page's CSP allows img-src 'self' only.
-    return card_for(record, base + image_path(record.name), image_path(record.thumbnail))
+    return card_for(
+        record,
+        base + image_path(record.name),
+        image_path(record.thumbnail),
+        base + page_path(record),
+    )

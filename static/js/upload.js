@@ -23,6 +23,8 @@
   const list = document.getElementById("uploads");
   const gallery = document.getElementById("gallery");
   const album = document.getElementById("upload-album"); // only when the owner has albums
+  const expiry = document.getElementById("expires_in");
+  const sxcu = document.getElementById("sxcu");
   if (!form || !input || !list || !gallery || !window.htmx || !window.imagehost) return;
 
   const _ = window.imagehost._;
@@ -148,6 +150,8 @@
     const item = newItem(file);
     // The album chosen when the file was dropped, even if the chooser changes before it is sent.
     if (album && album.value) item.dataset.album = album.value;
+    // So is "delete after".
+    if (expiry) item.dataset.expiresIn = expiry.value;
     return item;
   }
 
@@ -157,6 +161,7 @@
     setStatus(item, _("uploading"), "uploading");
     const values = { file: fileOf.get(item) };
     if (item.dataset.album) values.album = item.dataset.album;
+    if (item.dataset.expiresIn !== undefined) values.expires_in = item.dataset.expiresIn;
     htmx.ajax("POST", "/upload", {
       source: item,
       target: gallery,
@@ -219,6 +224,13 @@
       fail(item, window.imagehost.reasonFrom(xhr));
     }
   });
+
+  /* The ShareX file the page offers asks for what "delete after" says. */
+  function offerSxcu() {
+    if (sxcu && expiry) sxcu.href = "/imagehost.sxcu?expires_in=" + encodeURIComponent(expiry.value);
+  }
+  if (expiry) expiry.addEventListener("change", offerSxcu);
+  offerSxcu();
 
   /* -- the three ways in --------------------------------------------------------------- */
   input.addEventListener("change", function () {

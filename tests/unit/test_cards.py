@@ -20,24 +20,26 @@ def test_thumb_box_fits_the_long_side_and_never_upscales():
 
 def test_snippets_embed_the_direct_link():
     url = "https://img.example.org/images/AAAAAAAAAAAAAAAA.png"
-    snippets = {s.key: s.text for s in embed_snippets(url, "cat.png")}
+    page = "https://img.example.org/v/AAAAAAAAAAAAAAAA"
+    snippets = {s.key: s.text for s in embed_snippets(url, "cat.png", page)}
     assert snippets == {
         "link": url,
         "markdown": f"![cat.png]({url})",
         "bbcode": f"[img]{url}[/img]",
         "html": f'<img src="{url}" alt="cat.png">',
+        "page": page,
     }
 
 
 def test_snippets_cannot_be_broken_out_of_by_the_name():
     url = "https://x/images/AAAAAAAAAAAAAAAA.png"
-    snippets = {s.key: s.text for s in embed_snippets(url, 'a](evil) "b" <i>&[/img]')}
+    snippets = {s.key: s.text for s in embed_snippets(url, 'a](evil) "b" <i>&[/img]', "p")}
     assert snippets["markdown"] == f'![a(evil) "b" <i>&/img]({url})'
     assert snippets["html"] == f'<img src="{url}" alt="a](evil) &quot;b&quot; &lt;i>&amp;[/img]">'
 
 
 def test_card_falls_back_to_the_stored_name_and_states_the_facts():
-    card = card_for(record(original_name=""), "u", "/images/t")
+    card = card_for(record(original_name=""), "u", "/images/t", "p")
     assert card.title == "AAAAAAAAAAAAAAAA.png" and card.stem == "AAAAAAAAAAAAAAAA"
     assert facts(card.record) == "PNG · 1200×800 · 1.5 KiB"
     assert (card.thumb_width, card.thumb_height) == (320, 213)

@@ -181,7 +181,9 @@ async def test_the_archive_passes_the_independent_reader_and_the_manifest_is_rig
     assert parsed.documents[namespace] == await raw_records(ctx)
     assert parsed.prelude[0]["size"] == sum(len(d) for d in parsed.documents[namespace])
     indexes = {i["name"]: i for i in parsed.metadata[namespace]["indexes"]}
-    assert set(indexes) == {"_id_", "name_unique", "owner_created_ms", "created_ms"}
+    assert set(indexes) == {
+        "_id_", "name_unique", "owner_created_ms", "created_ms", "expires_ms"
+    }  # fmt: skip
     assert indexes["name_unique"]["unique"] is True
     assert indexes["created_ms"]["key"] == {"created_ms": {"$numberInt": "-1"},
                                             "name": {"$numberInt": "-1"}}  # fmt: skip

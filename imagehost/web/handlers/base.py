@@ -9,7 +9,7 @@ from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
-from ...cards import Card, facts
+from ...cards import Card, expiry_note, facts
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
 from ...i18n import formats
@@ -18,7 +18,7 @@ from ...i18n.languages import LANGUAGES, N_, choose_language, language_name
 from ...images.check import ImageRejected
 from ...logsetup import one_line, redact
 from ...refusal import Refusal
-from ...storage import StorageFull
+from ...storage import IMAGE_EXTENSIONS, StorageFull
 from .. import views
 from ..views import image_path
 
@@ -96,12 +96,14 @@ class BaseHandler(RequestHandler):
         language, translate = self.locale.code, self.locale.translate
         namespace.update(
             facts=partial(facts, language=language, translate=translate),
+            expiry_note=partial(expiry_note, language=language, translate=translate),
             image_path=image_path,
             number=partial(formats.number, language=language),
             size=partial(formats.size, language=language, translate=translate),
             image_count=partial(formats.image_count, language=language, translate=translate),
             byte_count=partial(formats.byte_count, language=language, translate=translate),
             date_time=partial(formats.date_time, language=language),
+            duration=partial(formats.duration, language=language),
             languages=[(code, language_name(code)) for code in LANGUAGES],
             script_messages=script_catalogue(self.locale),
         )
@@ -163,6 +165,10 @@ class BaseHandler(RequestHandler):
         )  # fmt: skip
         return owner
 
+    def signed_in_user(self):
+        """The signed-in user, or None (see CONTRACT: accounts gives it a body)."""
+        return None
+
     @property
     def base_url(self) -> str:
         """The site's own URL, for links that leave the page (PUBLIC_URL when set)."""
@@ -170,7 +176,12 @@ class BaseHandler(RequestHandler):
 
     # -- records -------------------------------------------------------------------------
     async def find_image(self, name: str) -> ImageRecord | None:
-        return await self.ctx.repo.get(name)
+        """The image of that name; None when there is none or its time is up (the sweeper
+        may not have deleted it yet)."""
+        return live(await self.ctx.repo.get(name))
+
+    async def find_by_stem(self, stem: str) -> ImageRecord | None:
+        return live(await self.ctx.repo.get_by_stem(stem, IMAGE_EXTENSIONS))
 
     async def delete_image(self, record: ImageRecord, by: str) -> None:
         await self.ctx.uploads.delete(record)
@@ -203,6 +214,10 @@ class BaseHandler(RequestHandler):
             json={"error": message, "code": refusal.code}, text=f"error: {message}\n",
             page="error.html", fragment="_error.html", status=refusal.status, message=message,
         )  # fmt: skip
+
+
+def live(record: ImageRecord | None) -> ImageRecord | None:
+    return None if record is None or record.expired() else record
 
 
 # The failures that have an answer of their own; any other exception is a 500 (and logged).

@@ -7,9 +7,10 @@ from ..openapi import API_PREFIX
 from .base import BaseHandler
 
 
-def sharex_uploader(base_url: str) -> dict:
-    """A ShareX custom uploader that posts to this host's API and reads its JSON answer."""
-    return {
+def sharex_uploader(base_url: str, expires_in: int | None = None) -> dict:
+    """A ShareX custom uploader that posts to this host's API and reads its JSON answer; with
+    `expires_in`, its uploads ask to be kept that many seconds (0: until deleted)."""
+    uploader = {
         "Version": "14.0.1",
         "Name": f"imagehost ({urlsplit(base_url).netloc})",
         "DestinationType": "ImageUploader",
@@ -25,13 +26,23 @@ def sharex_uploader(base_url: str) -> dict:
         "DeletionURL": "{json:delete_url}",
         "ErrorMessage": "{json:error}",
     }
+    if expires_in is not None:
+        # Form fields sent beside the file.
+        uploader["Arguments"] = {"expires_in": str(expires_in)}
+    return uploader
 
 
 class ShareXUploaderHandler(BaseHandler):
-    """GET /imagehost.sxcu: a download, RequestURL from PUBLIC_URL or the request's host."""
+    """GET /imagehost.sxcu[?expires_in=N]: a download, RequestURL from PUBLIC_URL or the
+    request's host; expires_in as the page's "delete after" chose it, checked against the
+    limits of uploads without an account (ShareX sends no cookies)."""
 
     def get(self) -> None:
+        requested = self.get_query_argument("expires_in", None)
+        expires_in = None
+        if requested is not None:
+            expires_in = self.ctx.settings.expiry.choose(requested, signed_in=False)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Content-Disposition", 'attachment; filename="imagehost.sxcu"')
         self.set_header("Cache-Control", "no-cache")
-        self.finish(json.dumps(sharex_uploader(self.base_url), indent=2) + "\n")
+        self.finish(json.dumps(sharex_uploader(self.base_url, expires_in), indent=2) + "\n")

@@ -16,12 +16,16 @@ class GalleryHandler(BaseHandler):
         page = await owner_page(self.ctx.repo, owner, self.get_argument("before", ""))
         # The albums are for the page's choosers; the next page of cards needs none.
         albums = [] if self.wants() == "fragment" else await self.ctx.albums.albums.of_owner(owner)
+        signed_in = self.signed_in_user() is not None
+        expiry = self.ctx.settings.expiry
         self.set_header("Cache-Control", "no-store")
         self.respond(
             page="index.html", fragment="_gallery_page.html", albums=albums,
             cards=[self.card(record) for record in page.records],
             next_url=f"/gallery?before={page.next_cursor}" if page.next_cursor else "",
             max_bytes=self.ctx.settings.max_upload_bytes,
+            expiry_choices=expiry.choices(signed_in),
+            expiry_default=expiry.limits(signed_in).default,
         )  # fmt: skip
 
     head = get

@@ -11,7 +11,7 @@ from ...logsetup import one_line
 from ...refusal import Refusal
 from ...uploads import Upload
 from .. import views
-from ..multipart import boundary_of, parse_multipart, single_file
+from ..multipart import boundary_of, field_value, parse_multipart, single_file
 from .base import ANSWERED, BaseHandler, refusal_for
 
 
@@ -91,13 +91,16 @@ class UploadReceiver(BaseHandler):
             self.original_name = part.filename or ""
             self._file_size = len(part.data)
             album_ids = [p.data.decode("utf-8", "replace") for p in parts if p.name == "album"]
+            expires_in = self.ctx.settings.expiry.choose(
+                field_value(parts, "expires_in"), signed_in=self.signed_in_user() is not None
+            )
             del body, parts
             owner = self.owner_id(create=self.wants() in ("page", "fragment"))
             album = album_ids[-1].strip() if album_ids else ""
             if album:  # checked before anything is stored: someone else's album is refused
                 await self.ctx.albums.owned(album, owner)
             upload = await self.ctx.uploads.accept(
-                part.data, part.filename, owner=owner, album=album
+                part.data, part.filename, owner=owner, album=album, expires_in=expires_in
             )
         self.log_result("accepted", len(part.data), upload.record.name)
         return upload
