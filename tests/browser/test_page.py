@@ -340,6 +340,8 @@ def test_keyboard_focus_and_labels(page):
     assert page.evaluate("document.activeElement.getAttribute('href')") == "/albums"
     page.keyboard.press("Tab")  # the language switcher's other language (the current is off)
     assert page.evaluate("document.activeElement.lang") == "ru"
+    page.keyboard.press("Tab")  # "delete after", chosen before the files
+    assert page.evaluate("document.activeElement.id") == "expires_in"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "file"
     outline = page.locator("label[for=file]").evaluate("(l) => getComputedStyle(l).outlineStyle")
