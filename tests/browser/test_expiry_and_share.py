@@ -27,7 +27,7 @@ def stack(tmp_path_factory):
 
 
 def choose_png(page, name: str, data: bytes) -> None:
-    choose_png(page, file(name, data, "image/png"))
+    choose(page, file(name, data, "image/png"))
 
 
 def test_delete_after_applies_to_the_files_sent_after_it(page):
