@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from imagehost.settings import SWEEP_MARGIN_SECONDS
 from tests import images
-from tests.browser.pages import file, open_page
+from tests.browser.pages import choose, file, open_page
 from tests.images import multipart
 from tests.stack import stack_env, start_stack
 

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from imagehost.albums.records import AlbumRecord, new_id
 from imagehost.context import build_context
 from imagehost.expiry import HOUR
 from imagehost.web.app import make_app
@@ -144,3 +145,20 @@ async def test_the_card_links_to_the_page(visitor):
     assert response.code == 201
     text = response.body.decode()
     assert "/v/" in text and "Page link" in text
+
+
+async def test_the_page_links_the_albums_its_reader_may_open(client, ctx):
+    body = await upload(client, "in-albums.png", images.png(), expires_in=str(HOUR))
+    shown = AlbumRecord(album_id=new_id(), share_id=new_id(), owner="someone", title="<b>Trip</b>")
+    hidden = AlbumRecord(
+        album_id=new_id(), share_id=new_id(), owner="someone", title="Secret",
+        visibility="private",
+    )  # fmt: skip
+    for album in (shown, hidden):
+        await ctx.albums.albums.insert(album)
+        await ctx.albums.albums.append(album.album_id, [body["name"]])
+    text = (await page(client, body)).body.decode()
+    assert f'<a href="/a/{shown.share_id}">&lt;b&gt;Trip&lt;/b&gt;</a>' in text
+    assert hidden.share_id not in text and "Secret" not in text
+    share = await client.request("GET", f"/a/{shown.share_id}", headers={"Accept": "text/html"})
+    assert "PNG · 64×48 · 140 B · Expires in 1 hour (" in html.unescape(share.body.decode())

@@ -19,6 +19,19 @@ class ImagePageHandler(BaseHandler):
         self.respond(
             page="image.html", json=views.image_json(record, self.base_url),
             record=record, card=self.card(record), media_type=FORMATS[record.format][1],
+            albums=await self.visible_albums(record.name),
         )  # fmt: skip
+
+    async def visible_albums(self, name: str) -> list:
+        """The albums holding the image that this reader may open: unlisted ones, and private
+        ones of their own."""
+        repo = self.ctx.albums.albums
+        viewer = self.owner_id()
+        albums = []
+        for album_id in (await repo.albums_of([name])).get(name, []):
+            album = await repo.get(album_id)
+            if album is not None and (not album.private or album.owner == viewer):
+                albums.append(album)
+        return albums
 
     head = get
