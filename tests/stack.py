@@ -48,7 +48,7 @@ def start_stack(env: dict) -> LocalStack:
 @contextmanager
 def bucket_stack(var: Path, rgw, mongo_uri: str, name: str, **env: str):
     """A stack with STORAGE=s3 on a fresh bucket of the session's gateway (its policy set, as
-    s3-setup does) and its own database; yields its Http and the bucket's S3Config."""
+    s3-setup does) and its own database; yields the running stack and the bucket's S3Config."""
     config = rgw.config(f"{name}-{uuid.uuid4().hex[:8]}")
     env = stack_env(
         var, MONGODB_URI=mongo_uri, MONGODB_DB=f"e2e_{uuid.uuid4().hex[:12]}",
@@ -57,7 +57,7 @@ def bucket_stack(var: Path, rgw, mongo_uri: str, name: str, **env: str):
     setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
     assert setup.returncode == 0, setup.stderr
     with start_stack(env) as running:
-        yield Http(running.http_port), config
+        yield running, config
 
 
 class Records:

@@ -30,8 +30,8 @@ def local_site(tmp_path_factory):
 def s3_site(tmp_path_factory, rgw, mongo_uri):
     var = tmp_path_factory.mktemp("s3expiry")
     env = {"S3_CACHE_SECONDS": str(CACHE), "EXPIRY_SWEEP_SECONDS": str(SWEEP)}
-    with bucket_stack(var, rgw, mongo_uri, "expiry", **env) as running:
-        yield running
+    with bucket_stack(var, rgw, mongo_uri, "expiry", **env) as (running, config):
+        yield Http(running.http_port), config
 
 
 def upload(site: Http, expires_in: int) -> dict:

@@ -5,8 +5,6 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
-import uuid
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,28 +12,10 @@ import pytest
 
 from imagehost.dev.devstack import LocalStack
 from imagehost.s3storage import S3Storage
-from tests.cli import run_imagehost
 from tests.images import gif, jpeg, noisy_jpeg, png
-from tests.stack import Http, stack_env, start_stack
+from tests.stack import Http, bucket_stack
 
 pytestmark = pytest.mark.e2e
-
-
-@contextmanager
-def bucket_stack(var: Path, rgw, mongo_uri: str, cache_seconds: str):
-    """A stack on a bucket of its own that nginx may read, caching for `cache_seconds`."""
-    config = rgw.config(f"serve-{uuid.uuid4().hex[:8]}")
-    env = stack_env(
-        var,
-        MONGODB_URI=mongo_uri,
-        MONGODB_DB=f"e2e_{uuid.uuid4().hex[:12]}",
-        **rgw.env(config),
-        S3_CACHE_SECONDS=cache_seconds,
-    )
-    setup = run_imagehost(env, "s3-setup", "--reader-ip", "127.0.0.1/32")
-    assert setup.returncode == 0, setup.stderr
-    with start_stack(env) as running:
-        yield running, config
 
 
 def cached_copies(running: LocalStack, data: bytes) -> list[Path]:
@@ -46,7 +26,9 @@ def cached_copies(running: LocalStack, data: bytes) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def s3_running(tmp_path_factory, rgw, mongo_uri):
-    with bucket_stack(tmp_path_factory.mktemp("s3stack"), rgw, mongo_uri, "1") as running:
+    with bucket_stack(
+        tmp_path_factory.mktemp("s3stack"), rgw, mongo_uri, "serve", S3_CACHE_SECONDS="1"
+    ) as running:
         yield running
 
 
@@ -117,7 +99,7 @@ def test_nginx_keeps_a_100_kb_image_from_the_bucket_on_its_disk(s3_running):
 def test_with_s3_cache_seconds_0_nginx_keeps_no_copy_and_a_delete_is_at_once(
     tmp_path, rgw, mongo_uri
 ):
-    with bucket_stack(tmp_path, rgw, mongo_uri, "0") as (running, _):
+    with bucket_stack(tmp_path, rgw, mongo_uri, "serve", S3_CACHE_SECONDS="0") as (running, _):
         site = Http(running.http_port)
         data = noisy_jpeg(100_000)
         _, _, body = site.upload(data, "big.jpg")
