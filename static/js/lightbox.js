@@ -78,10 +78,17 @@
     if (evt.key === "ArrowLeft") { evt.preventDefault(); back(); }
   });
 
+  // The whole stage takes swipes, not only the image: a small image leaves most of it empty,
+  // and on a phone, where the buttons are hidden, a swipe is the way on. A second finger
+  // (a pinch) or the browser taking the gesture (a vertical pan) is no swipe.
+  const stage = dialog.querySelector(".lightbox-stage");
   let start = null;
-  image.addEventListener("pointerdown", function (evt) { start = { x: evt.clientX, y: evt.clientY }; });
-  image.addEventListener("pointerup", function (evt) {
-    if (!start) return;
+  stage.addEventListener("pointerdown", function (evt) {
+    start = evt.isPrimary ? { x: evt.clientX, y: evt.clientY } : null;
+  });
+  stage.addEventListener("pointercancel", function () { start = null; });
+  stage.addEventListener("pointerup", function (evt) {
+    if (!start || !evt.isPrimary) return;
     const dx = evt.clientX - start.x;
     const dy = evt.clientY - start.y;
     start = null;

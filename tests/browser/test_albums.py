@@ -1,6 +1,6 @@
 """Albums in Chromium, through nginx: making one, filling it by multi-select and at upload,
 reordering by buttons, keys and dragging; its share page in a fresh browser (the grid, the
-lightbox's keys, the zip) and a private album's 404."""
+lightbox's keys, the zip), the lightbox's swipes on a phone, and a private album's 404."""
 
 import io
 import re
@@ -13,6 +13,7 @@ from tests import images
 from tests.browser.pages import cards, choose, file, new_context, open_page
 
 pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
 
 
 def make_album(page, title: str) -> str:
@@ -79,16 +80,36 @@ def test_make_an_album_fill_it_by_multi_select_and_reorder(page, artifacts):
     page.screenshot(path=artifacts / "album-page.png", full_page=True)
 
 
-def test_the_share_page_in_a_fresh_browser_grid_lightbox_and_zip(page, browser, stack, artifacts):
-    album = make_album(page, "Trip")
+def shared_album(page, title: str, sent: list[tuple[str, bytes]]) -> str:
+    """The share link of a new album of `sent`, in that order."""
+    album = make_album(page, title)
     open_page(page)
-    page.select_option("#upload-album", label="Trip")
-    sent = pngs(3)
+    page.select_option("#upload-album", label=title)
     for name, data in sent:  # one at a time: the album's order is the upload order
         choose(page, file(name, data, "image/png"))
         expect(page.locator(".card", has_text=name)).to_have_count(1)
     page.goto(album)
-    share = page.locator("#share-link").input_value()
+    return page.locator("#share-link").input_value()
+
+
+def touch(cdp, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    """One finger down at `start`, moved in `steps` to `end` and lifted: real touch input, which
+    Chromium turns into pointer events (and its own panning, where touch-action allows it)."""
+
+    def point(i: int) -> list[dict]:
+        x = start[0] + (end[0] - start[0]) * i / steps
+        y = start[1] + (end[1] - start[1]) * i / steps
+        return [{"x": x, "y": y, "id": 1}]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point(0)})
+    for i in range(1, steps + 1):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": point(i)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_the_share_page_in_a_fresh_browser_grid_lightbox_and_zip(page, browser, stack, artifacts):
+    sent = pngs(3)
+    share = shared_album(page, "Trip", sent)
 
     other = new_context(browser, stack, accept_downloads=True)
     try:
@@ -126,6 +147,55 @@ def test_the_share_page_in_a_fresh_browser_grid_lightbox_and_zip(page, browser, 
         assert [archive.read(n) for n in archive.namelist()] == [data for _, data in sent]
     finally:
         other.close()
+
+
+def test_the_lightbox_on_a_phone_swipes_but_a_tap_or_a_vertical_drag_stays(
+    page, browser, stack, artifacts
+):
+    # Narrow pictures: the stage has room beside them, where a swipe counts too.
+    sent = [(f"w{i}.png", images.png((160 + 10 * i, 240))) for i in range(4)]
+    share = shared_album(page, "Phone", sent)
+    phone = new_context(
+        browser, stack, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
+    try:
+        visitor = phone.new_page()
+        visitor.goto(share)
+        visitor.locator("#tiles .tile a").nth(0).tap()
+        title = visitor.locator("#lightbox-title")
+        position = visitor.locator("#lightbox-position")
+        expect(title).to_have_text("w0.png")
+        cdp = phone.new_cdp_session(visitor)
+        box = visitor.locator("#lightbox-image").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        stage = visitor.locator(".lightbox-stage").bounding_box()
+        beside = (stage["x"] + 8, stage["x"] + stage["width"] - 8)
+        assert beside[0] < box["x"] and box["x"] + box["width"] < beside[1]
+
+        touch(cdp, (x + 60, y + 10), (x - 60, y - 10))  # on the picture
+        expect(title).to_have_text("w1.png")
+        touch(cdp, (beside[1], y), (x, y))  # from beside it
+        expect(title).to_have_text("w2.png")
+        touch(cdp, (beside[0], y + 20), (x + 20, y))
+        expect(title).to_have_text("w1.png")
+        expect(position).to_have_text("2 of 4")
+        # A tap, a sideways nudge, a short vertical drag and a long one drifting sideways: none
+        # moves on (each is handled before CDP answers, and showing a loaded image is
+        # synchronous), so the next swipe lands on the neighbour.
+        for start, end in [
+            ((x, y), (x, y)), ((x, y), (x - 20, y)), ((x, y), (x, y + 30)),
+            ((x + 30, y - 80), (x - 30, y + 80)),
+        ]:  # fmt: skip
+            touch(cdp, start, end)
+            assert title.text_content() == "w1.png", (start, end)
+        expect(visitor.locator("#lightbox")).to_be_visible()
+        touch(cdp, (x + 60, y), (x - 60, y))
+        expect(title).to_have_text("w2.png")
+        expect(position).to_have_text("3 of 4")
+        visitor.locator("#lightbox-image").evaluate("(img) => img.decode()")
+        visitor.screenshot(path=artifacts / "album-lightbox-phone.png")
+    finally:
+        phone.close()
 
 
 def test_a_private_album_is_404_to_others(page, browser, stack, site):
