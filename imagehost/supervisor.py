@@ -3,6 +3,7 @@
 import ctypes
 import os
 import signal
+import traceback
 from collections.abc import Callable
 
 from loguru import logger
@@ -53,6 +54,9 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
                 code = work()
             except SystemExit as exc:
                 code = exc.code
+            except BaseException:
+                # The log may be a queue that os._exit() cuts off: stderr keeps the reason.
+                traceback.print_exc()
             finally:
                 os._exit(code)
         children[pid] = slot

@@ -1,4 +1,5 @@
-"""The supervisor's stop: a SIGTERM that arrives while a worker is being forked still stops it."""
+"""The supervisor's stop: a SIGTERM that arrives while a worker is being forked still stops it;
+and a worker that fails says why."""
 
 import subprocess
 import sys
@@ -97,3 +98,27 @@ def test_a_worker_stopped_while_it_logs_does_not_hang_the_others(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "app.log").read_text().count("worker 0 stopping") == 5
+
+
+FAILING_SCRIPT = """
+import os, signal, sys
+from imagehost import supervisor
+
+def work():
+    # Stop the supervisor, or it starts the worker again and again; the stop it forwards back
+    # waits (blocked) until this worker has failed.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    os.kill(os.getppid(), signal.SIGTERM)
+    raise LookupError("no catalogue for 'ru'")
+
+sys.exit(supervisor.supervise(1, [], work))
+"""
+
+
+def test_a_worker_that_fails_at_start_up_prints_its_traceback():
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert "Traceback" in done.stderr, done.stderr
+    assert "LookupError: no catalogue for 'ru'" in done.stderr
