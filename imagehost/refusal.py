@@ -31,6 +31,8 @@ CODES = {
     "database_unavailable": "The database is unavailable; nothing was changed.",
     "storage_full": "The server's image storage is full; nothing was stored.",
     "server_error": "Something failed on the server.",
+    "app_unavailable": "The web server's application is not answering (starting, restarting or "
+    "down); try again shortly.",
 }
 
 

@@ -42,8 +42,26 @@ MESSAGES = {
         N_("too many login attempts from your address; try again in {seconds} s"),
         {"seconds": "${LOGIN_RETRY_AFTER}"},
     ),
-    "imagehost_limit_title": (N_("Error {status}"), {"status": "429"}),
+    "imagehost_error_title": (N_("Error {status}"), {"status": "$status"}),
     "imagehost_back_text": (N_("Back"), {}),
+    "imagehost_bad_request_message": (
+        N_("the request is malformed: the server could not read it"),
+        {},
+    ),
+    "imagehost_length_required_message": (
+        N_("the request has a body but does not give its length (Content-Length)"),
+        {},
+    ),
+    "imagehost_uri_too_long_message": (N_("the request's address is too long"), {}),
+    "imagehost_transfer_encoding_message": (
+        N_("the request is sent in a transfer encoding the server does not take"),
+        {},
+    ),
+    "imagehost_server_error_message": (N_("the server failed to answer this request"), {}),
+    "imagehost_app_unavailable_message": (
+        N_("the site is not answering right now; please try again shortly"),
+        {},
+    ),
 }
 
 
