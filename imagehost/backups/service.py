@@ -25,6 +25,17 @@ from ..storage import Storage, sync_folder
 from .archive import SERVER_VERSION
 from .layout import BACKUP_NAME, backup_name, backup_order, backup_time
 from .records import SIDE_COLLECTIONS, RawCollection, RawRecords
+from .status import (
+    APP_STOPPED,
+    DONE,
+    ERROR,
+    FINISHING,
+    INTERRUPTED,
+    LEASE_LOST,
+    STARTING,
+    BackupStatus,
+    outcome_text,
+)
 from .writer import TAR, BackupCancelled, Counts, Source, check_cancel, write_backup
 
 # How long a run's lease outlives its last renewal: a replica that dies mid-backup (its host
@@ -46,28 +57,6 @@ class BackupFile:
     name: str
     size: int
     created: datetime
-
-
-@dataclass(frozen=True)
-class BackupStatus:
-    """The last run as every worker sees it (BACKUP_DIR/.backup-status.json)."""
-
-    state: str = "idle"  # idle, running, done, failed, interrupted
-    phase: str = ""
-    percent: int = 0
-    file: str = ""
-    message: str = ""
-    started: str = ""
-    finished: str = ""
-    pid: int = 0
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    @property
-    def ended(self) -> bool:
-        return self.state in ("done", "failed", "interrupted")
 
 
 def utc_now() -> datetime:
@@ -126,8 +115,7 @@ class BackupService:
             # Re-read: the run may have finished between the two looks.
             status = await self._io(self._read_status)
             if status.running:
-                message = "the backup stopped before it finished (its process ended)"
-                return replace(status, state="interrupted", message=message)
+                return replace(status, state="interrupted", message=INTERRUPTED)
         return status
 
     def _read_status(self) -> BackupStatus:
@@ -167,7 +155,7 @@ class BackupService:
             if status.running:
                 return status
             await asyncio.sleep(0.025)
-        return BackupStatus(state="running", phase="starting")
+        return BackupStatus(state="running", phase=STARTING)
 
     async def run(self) -> BackupFile:
         """Make a backup now and return it (the command line); BackupBusy if one is running."""
@@ -195,7 +183,7 @@ class BackupService:
         for leftover in self.dir.glob(f"{_PARTIAL}*"):
             shutil.rmtree(leftover, ignore_errors=True)
         status = BackupStatus(
-            state="running", phase="starting", started=utc_now().isoformat(), pid=os.getpid()
+            state="running", phase=STARTING, started=utc_now().isoformat(), pid=os.getpid()
         )
         self._write_status(status)
         return status
@@ -211,13 +199,13 @@ class BackupService:
             backup = await self._make(work, status)
         except BaseException as exc:
             if self._lease_lost:
-                message = "the backup lost its lease (the database was out of reach too long)"
+                failed = replace(status, message=LEASE_LOST)
             elif isinstance(exc, BackupCancelled | asyncio.CancelledError):
-                message = "the app stopped during the backup"
+                failed = replace(status, message=APP_STOPPED)
             else:
-                message = f"{type(exc).__name__}: {exc}"
-            logger.error(f"backup failed: {message}")
-            await asyncio.shield(self._io(self._fail, work, status, message))
+                failed = replace(status, message=ERROR, detail=f"{type(exc).__name__}: {exc}")
+            logger.error(f"backup failed: {outcome_text(failed, 'en')}")
+            await asyncio.shield(self._io(self._fail, work, failed))
             raise
         finally:
             renewing.cancel()
@@ -240,10 +228,9 @@ class BackupService:
                 self._cancel.set()
                 return
 
-    def _fail(self, work: Path, status: BackupStatus, message: str) -> None:
+    def _fail(self, work: Path, status: BackupStatus) -> None:
         shutil.rmtree(work, ignore_errors=True)
-        finished = utc_now().isoformat()
-        self._write_status(replace(status, state="failed", message=message, finished=finished))
+        self._write_status(replace(status, state="failed", finished=utc_now().isoformat()))
 
     async def _make(self, work: Path, status: BackupStatus) -> BackupFile:
         await self._io(work.mkdir)
@@ -276,11 +263,12 @@ class BackupService:
         finally:
             for prefetch in (records, *sides.values()):
                 await prefetch.aclose()
-        await self._io(self.progress, status, "finishing", 99)
+        await self._io(self.progress, status, FINISHING, 99)
         backup = await self._io(self._keep, work, created)
         done = replace(
-            status, state="done", phase="done", percent=100, file=backup.name,
-            finished=utc_now().isoformat(), message=counts.summary(),
+            status, state="done", phase=DONE, percent=100, file=backup.name,
+            records=counts.records, files=counts.image_files, left_out=counts.left_out,
+            finished=utc_now().isoformat(),
         )  # fmt: skip
         await self._io(self._write_status, done)
         await self._io(self.prune)
@@ -297,8 +285,8 @@ class BackupService:
     ) -> Counts:
         """On the backup thread."""
 
-        def progress(phase: str, percent: int) -> None:
-            self.progress(status, phase, percent)
+        def progress(phase: str, percent: int, seen: int = 0, total: int = 0) -> None:
+            self.progress(status, phase, percent, seen, total)
 
         with self.storage.reader() as open_stored:
             return write_backup(
@@ -316,8 +304,10 @@ class BackupService:
         shutil.rmtree(work, ignore_errors=True)
         return BackupFile(name, final.stat().st_size, backup_time(name))
 
-    def progress(self, status: BackupStatus, phase: str, percent: int) -> None:
-        self._write_status(replace(status, phase=phase, percent=percent))
+    def progress(
+        self, status: BackupStatus, phase: str, percent: int, seen: int = 0, total: int = 0
+    ) -> None:
+        self._write_status(replace(status, phase=phase, percent=percent, seen=seen, total=total))
 
     # -- the files -------------------------------------------------------------------------
     def list_files_sync(self) -> list[BackupFile]:

@@ -8,12 +8,12 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import bson
 from loguru import logger
@@ -30,6 +30,7 @@ from .layout import (
     MANIFEST_VERSION,
 )
 from .records import split_documents
+from .status import ARCHIVE, COPYING, MANIFEST
 from .tar import FileChanged, TarWriter
 
 TAR = "backup.tar"  # in the work folder, until the service links it into place
@@ -38,8 +39,12 @@ _ENTRIES = "entries.txt"  # the manifest's files, written during the copy
 _SYNC_EVERY = 64 * 1024 * 1024  # bytes of tar between two background syncs
 _STATUS_EVERY = 0.25  # seconds between two progress reports
 
-# Told a phase and its percent (at most every _STATUS_EVERY seconds while copying).
-Progress = Callable[[str, int], None]
+
+class Progress(Protocol):
+    """Told a phase (a key of backups.status) and its percent; while copying, at most every
+    _STATUS_EVERY seconds, with the records seen of the total expected."""
+
+    def __call__(self, phase: str, percent: int, seen: int = 0, total: int = 0) -> None: ...
 
 
 class BackupCancelled(RuntimeError):
@@ -67,12 +72,6 @@ class Counts:
     record_bytes: int = 0  # the kept records' BSON, which the archive's prelude states
     collections: dict[str, int] = field(default_factory=dict)  # side documents, by collection
     side_bytes: dict[str, int] = field(default_factory=dict)  # and their BSON's size
-
-    def summary(self) -> str:
-        text = f"{self.records} image{'s' * (self.records != 1)}, {self.image_files} files"
-        if self.left_out:
-            text += f"; {self.left_out} deleted or changed during the backup were left out"
-        return text
 
 
 def check_cancel(cancel: threading.Event) -> None:
@@ -107,10 +106,10 @@ def write_backup(
                 work / _SEGMENTS, records, source, cancel, _Syncer(tar, syncer), progress,
                 sides or {},
             )  # fmt: skip
-            progress("writing the database archive", 90)
+            progress(ARCHIVE, 90)
             archive = _write_archive(work, source, counts)
             listing.write(_entry(ARCHIVE_MEMBER, _add_work_file(tar, ARCHIVE_MEMBER, archive)))
-        progress("writing the manifest", 97)
+        progress(MANIFEST, 97)
         manifest = work / MANIFEST_MEMBER
         with (
             open(manifest, "w", encoding="utf-8") as out,
@@ -204,8 +203,7 @@ class _Copy:
                     if time.monotonic() >= next_report:
                         next_report = time.monotonic() + _STATUS_EVERY
                         total = max(source.total, seen)
-                        phase = f"copying images ({seen} of {total})"
-                        progress(phase, 90 * seen // total)
+                        progress(COPYING, 90 * seen // total, seen, total)
                 segments.write_segment(source.db, COLLECTION, self.kept(batch, left_out))
                 syncer.behind()
                 self.listing.writelines(entries)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from babel.dates import format_datetime, format_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 from .languages import N_
 
@@ -31,6 +31,11 @@ def number(value: float, language: str, decimals: int = 0) -> str:
     """1,234,567 in English, 1 234 567 in Russian; `decimals` places, always written."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=language)
+
+
+def percent(value: int, language: str) -> str:
+    """33% in English, 33 % in Russian: `value` is in hundredths."""
+    return format_percent(value / 100, locale=language)
 
 
 def size(nbytes: int, language: str, translate: Translate = same) -> str:

@@ -24,6 +24,7 @@ from imagehost import ROOT
 from imagehost.backups import archive as archive_module
 from imagehost.backups import restore as restore_module
 from imagehost.backups import service as backup_module
+from imagehost.backups import status as backup_status
 from imagehost.backups import tar as tarwriter
 from imagehost.backups import writer as writer_module
 from imagehost.backups.archive import ArchiveWriter, CollectionInfo
@@ -108,9 +109,10 @@ async def test_a_backup_running_in_another_process_is_shown_not_doubled(admin, c
         assert await holder.stdout.readline() == b"locked\n"
         response = await admin.request("POST", "/backup/", headers={"Accept": "application/json"})
         status = json.loads(response.body)
-        assert status["state"] == "running" and status["phase"] == "copying images (3 of 9)"
+        assert status["state"] == "running" and status["phase"] == "copying"
+        assert (status["seen"], status["total"]) == (3, 9)
         fragment = (await admin.request("GET", "/backup/", htmx=True)).body.decode()
-        assert "copying images (3 of 9) · 33%" in fragment and 'value="33"' in fragment
+        assert "3 images of 9 copied · 33%" in fragment and 'value="33"' in fragment
     finally:
         holder.kill()
         await holder.wait()
@@ -130,13 +132,55 @@ async def hold():
     lease = Lease(open_client(uri, 2000), db, "backup", 60)
     assert await lease.acquire()
 asyncio.run(hold())
-status = {"state": "running", "phase": "copying images (3 of 9)", "percent": 33,
+status = {"state": "running", "phase": "copying", "seen": 3, "total": 9, "percent": 33,
           "started": "2030-01-01T00:00:00+00:00", "pid": os.getpid()}
 with open(os.path.join(folder, ".backup-status.json"), "w") as out:
     json.dump(status, out)
 print("locked", flush=True)
 time.sleep(60)
 """
+
+
+def write_status(ctx, **fields) -> None:
+    """The status file as the process running a backup writes it."""
+    ctx.settings.backup_dir.mkdir(parents=True, exist_ok=True)
+    (ctx.settings.backup_dir / ".backup-status.json").write_text(json.dumps(fields))
+
+
+RUSSIAN = {"Accept-Language": "ru"}
+
+
+async def test_the_admin_panel_shows_a_running_backup_in_the_readers_language(admin, ctx):
+    assert await ctx.backups.lease.acquire()  # held by this process: the run is alive
+    try:
+        write_status(
+            ctx, state="running", phase="copying", seen=3, total=5, percent=54, pid=os.getpid()
+        )
+        page = (await admin.request("GET", "/admin", headers=RUSSIAN)).body.decode()
+        assert "скопировано 3 изображения из 5 · 54\xa0%" in page
+        fragment = (await admin.request("GET", "/backup/", htmx=True, headers=RUSSIAN)).body
+        assert "скопировано 3 изображения из 5 · 54\xa0%" in fragment.decode()
+        english = (await admin.request("GET", "/backup/", htmx=True)).body.decode()
+        assert "3 images of 5 copied · 54%" in english
+        write_status(ctx, state="running", phase="archive", percent=90, pid=os.getpid())
+        fragment = (await admin.request("GET", "/backup/", htmx=True, headers=RUSSIAN)).body
+        assert "запись архива базы данных · 90\xa0%" in fragment.decode()
+    finally:
+        await ctx.backups.lease.release()
+    interrupted = (await admin.request("GET", "/backup/", htmx=True, headers=RUSSIAN)).body
+    assert (
+        "Последнее резервное копирование прервано: резервное копирование остановилось, "
+        "не закончившись (его процесс завершился)"
+    ) in interrupted.decode()
+
+
+async def test_a_finished_backup_is_counted_in_the_readers_language(admin, ctx):
+    await add_records(ctx, 3)
+    name = (await ctx.backups.run()).name
+    fragment = (await admin.request("GET", "/backup/", htmx=True, headers=RUSSIAN)).body
+    assert f"Готово · 100\xa0% · {name} (3 изображения, 6 файлов)" in fragment.decode()
+    page = (await admin.request("GET", "/admin")).body.decode()
+    assert f"Done · 100% · {name} (3 images, 6 files)" in page
 
 
 async def test_download_and_delete_a_backup(admin, ctx):
@@ -205,7 +249,8 @@ async def test_a_record_whose_files_vanished_is_left_out(ctx):
     names = [bson.decode(d)["name"] for d in parsed.documents[f"{ctx.settings.mongodb_db}.images"]]
     assert records[1].name not in names and len(names) == 2
     assert f"images/{records[1].name}" not in contents
-    assert "left out" in (await ctx.backups.status()).message
+    status = await ctx.backups.status()
+    assert (status.records, status.files, status.left_out) == (2, 4, 1)
 
 
 async def test_a_file_that_grows_during_its_copy_leaves_its_record_out_of_a_whole_backup(
@@ -233,7 +278,7 @@ async def test_a_file_that_grows_during_its_copy_leaves_its_record_out_of_a_whol
     for name, data in contents.items():
         if name != "manifest.json":
             assert hashlib.sha256(data).hexdigest() == manifest["files"][name]
-    assert "left out" in (await ctx.backups.status()).message
+    assert (await ctx.backups.status()).left_out == 1
 
     await ctx.repo.delete_all()
     wipe(ctx)
@@ -344,7 +389,8 @@ async def test_losing_the_database_halfway_fails_the_backup_and_leaves_nothing(c
     with pytest.raises(DatabaseUnavailable, match="connection closed"):
         await ctx.backups.run()
     status = await ctx.backups.status()
-    assert status.state == "failed" and "connection closed" in status.message
+    assert status.state == "failed" and status.message == backup_status.ERROR
+    assert status.detail == "DatabaseUnavailable: connection closed"
     assert backup_files(ctx) == []
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
     monkeypatch.undo()
@@ -365,7 +411,7 @@ async def test_a_failed_background_backup_leaves_no_unretrieved_task_error(ctx, 
             await ctx.backups.start()
             await asyncio.wait([ctx.backups._task])  # unlike wait(), this retrieves nothing
             status = await ctx.backups.status()
-            assert status.state == "failed" and "connection closed" in status.message
+            assert status.state == "failed" and "connection closed" in status.detail
         gc.collect()
     finally:
         loop.set_exception_handler(None)
@@ -385,7 +431,7 @@ async def test_stopping_the_app_during_a_backup_abandons_it_cleanly(ctx, monkeyp
     await ctx.backups.close()  # what the app does when it stops
     assert time.monotonic() - began < 5
     status = await ctx.backups.status()
-    assert status.state == "failed" and status.message == "the app stopped during the backup"
+    assert status.state == "failed" and status.message == backup_status.APP_STOPPED
     assert backup_files(ctx) == []
     assert list(ctx.settings.backup_dir.glob(".partial-*")) == []
 

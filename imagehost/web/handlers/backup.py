@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from tornado.iostream import StreamClosedError
 
-from ...backups.service import BackupStatus
+from ...backups.status import BackupStatus
 from ...i18n.languages import N_
 from ...refusal import Refusal
 from .admin import AdminHandler

@@ -9,6 +9,7 @@ from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
+from ...backups.status import outcome_text, phase_text
 from ...cards import Card, expiry_note, facts
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
@@ -99,11 +100,14 @@ class BaseHandler(RequestHandler):
             expiry_note=partial(expiry_note, language=language, translate=translate),
             image_path=image_path,
             number=partial(formats.number, language=language),
+            percent=partial(formats.percent, language=language),
             size=partial(formats.size, language=language, translate=translate),
             image_count=partial(formats.image_count, language=language, translate=translate),
             byte_count=partial(formats.byte_count, language=language, translate=translate),
             date_time=partial(formats.date_time, language=language),
             duration=partial(formats.duration, language=language),
+            backup_phase=partial(phase_text, language=language, translate=translate),
+            backup_outcome=partial(outcome_text, language=language, translate=translate),
             languages=[(code, language_name(code)) for code in LANGUAGES],
             script_messages=script_catalogue(self.locale),
         )
