@@ -20,7 +20,7 @@ from .logsetup import setup_logging
 from .migrate import migrate
 from .migrations import wait_for_database
 from .s3admin import S3AdminError, put_policy, read_policy
-from .s3storage import S3Storage, StorageError
+from .s3config import StorageError
 from .server import settings_or_none
 from .settings import MIN_ADMIN_PASSWORD, Settings, SettingsError
 from .storage import LocalStorage
@@ -170,6 +170,8 @@ def run_migrate() -> int:
     settings = _s3_settings("migrate-storage")
     if settings is None:
         return 2
+    from .s3storage import S3Storage  # only here: see context.open_storage
+
     source, target = LocalStorage(settings.images_dir), S3Storage(settings.s3)
 
     async def job() -> int:

@@ -3,7 +3,7 @@
 `build_context()` is what tests use too, so they run the same wiring as production.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,7 +13,6 @@ from .albums.service import AlbumService
 from .backups.service import BackupService
 from .coordination import LoginFailures
 from .database import ImageRepository, open_client
-from .s3storage import S3Storage
 from .settings import Settings
 from .storage import LocalStorage, Storage
 from .sweeper import ExpirySweeper
@@ -39,6 +38,17 @@ def upload_slots(settings: Settings) -> int:
     return 2 * settings.image_threads + 2
 
 
+def open_storage(settings: Settings, disk: Executor) -> Storage:
+    """The images' storage: the bucket (STORAGE=s3) or IMAGES_DIR."""
+    if settings.s3:
+        # Imported here: obstore's library adds about 8 MiB to every process that loads it,
+        # the workers and the backup command on local storage included.
+        from .s3storage import S3Storage
+
+        return S3Storage(settings.s3)
+    return LocalStorage(settings.images_dir, disk)
+
+
 @asynccontextmanager
 async def build_context(settings: Settings):
     """Open the database client and the services; close them on exit."""
@@ -51,7 +61,7 @@ async def build_context(settings: Settings):
     disk = ThreadPoolExecutor(settings.disk_threads, thread_name_prefix="disk")
     try:
         repo = ImageRepository(client, settings.mongodb_db)
-        storage = S3Storage(settings.s3) if settings.s3 else LocalStorage(settings.images_dir, disk)
+        storage = open_storage(settings, disk)
         limits = UploadLimits(
             settings.max_upload_bytes, settings.max_pixels, settings.strip_metadata
         )

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote, urlsplit
 
-from .s3storage import S3Config
+from .s3config import S3Config
 
 
 class S3AdminError(RuntimeError):

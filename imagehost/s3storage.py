@@ -10,7 +10,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -18,6 +17,7 @@ import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
 from obstore.store import S3Store
 
+from .s3config import S3Config, StorageError
 from .storage import NAME_PATTERN, OpenStored, Readable, StoredFile, check_name
 
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
@@ -25,46 +25,31 @@ CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 _READ_CHUNK = 256 * 1024
 
 
-class StorageError(OSError):
-    """The object store refused or failed a call; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class S3Config:
-    endpoint: str  # empty: the provider's default (AWS)
-    bucket: str
-    prefix: str  # "images" or "" for the bucket's root; never with slashes at its ends
-    region: str
-    access_key_id: str = field(repr=False)
-    secret_access_key: str = field(repr=False)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}/{name}" if self.prefix else name
-
-    def open_store(self) -> S3Store:
-        options = {"connect_timeout": "3s", "timeout": "30s"}
-        if self.endpoint.startswith("http://"):
-            options["allow_http"] = True
-        return S3Store(
-            self.bucket,
-            endpoint=self.endpoint or None,
-            region=self.region,
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
-            # Path-style addressing works on every S3 implementation (RGW, MinIO, Garage...);
-            # virtual hosts need DNS per bucket.
-            virtual_hosted_style_request=False,
-            client_options=options,
-            retry_config={
-                "max_retries": 2,
-                "backoff": {
-                    "init_backoff": timedelta(milliseconds=100),
-                    "base": 2.0,
-                    "max_backoff": timedelta(seconds=1),
-                },
-                "retry_timeout": timedelta(seconds=10),
-            },  # fmt: skip
-        )
+def open_store(config: S3Config) -> S3Store:
+    """A client of the bucket `config` names."""
+    options = {"connect_timeout": "3s", "timeout": "30s"}
+    if config.endpoint.startswith("http://"):
+        options["allow_http"] = True
+    return S3Store(
+        config.bucket,
+        endpoint=config.endpoint or None,
+        region=config.region,
+        access_key_id=config.access_key_id,
+        secret_access_key=config.secret_access_key,
+        # Path-style addressing works on every S3 implementation (RGW, MinIO, Garage...);
+        # virtual hosts need DNS per bucket.
+        virtual_hosted_style_request=False,
+        client_options=options,
+        retry_config={
+            "max_retries": 2,
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=100),
+                "base": 2.0,
+                "max_backoff": timedelta(seconds=1),
+            },
+            "retry_timeout": timedelta(seconds=10),
+        },  # fmt: skip
+    )
 
 
 class S3Storage:
@@ -73,7 +58,7 @@ class S3Storage:
 
     def __init__(self, config: S3Config, store: S3Store | None = None) -> None:
         self.config = config
-        self.store = store or config.open_store()
+        self.store = store or open_store(config)
 
     def _key(self, name: str) -> str:
         return self.config.key(check_name(name))

@@ -23,7 +23,7 @@ from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
 from .migrations import wait_for_database
-from .s3storage import StorageError
+from .s3config import StorageError
 from .settings import Settings, SettingsError, load_settings, prepare_folders
 from .supervisor import supervise
 from .tuning import return_big_buffers_to_the_os, reuse_image_blocks

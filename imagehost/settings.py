@@ -14,7 +14,7 @@ import argon2
 
 from .expiry import NEVER, ExpiryLimits, ExpiryPolicy, longer, parse_duration
 from .i18n.languages import LANGUAGES
-from .s3storage import S3Config
+from .s3config import S3Config
 
 MIB = 1024 * 1024
 

@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 from ..s3admin import create_bucket
-from ..s3storage import S3Config
+from ..s3config import S3Config
 from .devstack import free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ceph-rgw.sh"

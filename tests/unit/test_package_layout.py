@@ -3,8 +3,12 @@
 Pillow and the standard library."""
 
 import ast
+import json
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import imagehost
 
@@ -94,3 +98,43 @@ def test_the_image_folder_rule_refuses_what_it_must():
         assert not all(map(is_allowed_in_images, found)), source
     for source in ("from .thumbnail import fit", "import struct", "from PIL import Image"):
         assert all(map(is_allowed_in_images, imported_modules(source, "imagehost.images.check")))
+
+
+LOADS_OBSTORE = """
+import asyncio, json, sys
+import imagehost.__main__
+from imagehost.context import build_context
+from imagehost.settings import load_settings
+
+async def build():
+    async with build_context(load_settings(json.loads(sys.argv[1]))) as ctx:
+        print(type(ctx.storage).__name__, "obstore" in sys.modules)
+
+asyncio.run(build())
+"""
+
+
+@pytest.mark.parametrize(
+    ("storage", "answer"),
+    [
+        ({}, "LocalStorage False"),
+        (
+            {
+                "STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_BUCKET": "images",
+                "S3_ACCESS_KEY_ID": "key", "S3_SECRET_ACCESS_KEY": "secret",
+                "COOKIE_SECRET": "c" * 48,
+            },
+            "S3Storage True",
+        ),
+    ],
+)  # fmt: skip
+def test_only_a_process_that_uses_the_bucket_loads_obstore(tmp_path, storage, answer):
+    """obstore's library adds about 8 MiB to a process: the workers and the commands on local
+    storage never load it (nor anything that connects: the database is never reached here)."""
+    env = {"VAR_DIR": str(tmp_path), "MONGODB_URI": "mongodb://127.0.0.1:9/", **storage}
+    out = subprocess.run(
+        [sys.executable, "-c", LOADS_OBSTORE, json.dumps(env)],
+        capture_output=True, text=True, cwd=PACKAGE.parent, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == answer
