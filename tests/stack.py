@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from pymongo import MongoClient
 
+from imagehost.accounts.sessions import SESSION_COOKIE
 from imagehost.dev.devstack import LocalStack, free_port
 from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
 from tests.cli import run_imagehost
@@ -120,5 +121,5 @@ def sign_in(site) -> str:
         {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={xsrf}"},
     )  # fmt: skip
     assert status == 303
-    session = SimpleCookie(headers["Set-Cookie"])["imagehost_admin"].value
-    return f"_xsrf={xsrf}; imagehost_admin={session}"
+    session = SimpleCookie(headers["Set-Cookie"])[SESSION_COOKIE].value
+    return f"_xsrf={xsrf}; {SESSION_COOKIE}={session}"

@@ -7,9 +7,12 @@ from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
 from ..i18n import catalogs
 from ..storage import IMAGE_NAME, IMAGE_STEM
+from .handlers.account import SignInHandler, SignOutHandler, SignUpHandler
 from .handlers.admin import (
     ImageDeleteHandler,
     ImagesHandler,
+    InviteDeleteHandler,
+    InvitesHandler,
     LogHandler,
     LoginHandler,
     LogoutHandler,
@@ -42,6 +45,7 @@ from .openapi import API_PREFIX
 NAME = f"({IMAGE_NAME})"
 BACKUP = f"({BACKUP_FILE})"
 ALBUM = "([A-Za-z0-9_-]{16})"  # album ids and share ids: albums.records.new_id()
+SECRET = "[A-Za-z0-9_-]{16,64}"
 
 
 class ImageHostApp(tornado.web.Application):
@@ -73,12 +77,18 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (rf"{API_PREFIX}/images/{NAME}", ApiImageHandler, deps),
         (r"/api/openapi\.json", OpenApiHandler, deps),
         (r"/api/.*", ApiNotFoundHandler, deps),
+        (r"/signin", SignInHandler, deps),
+        (r"/signout", SignOutHandler, deps),
+        (r"/signup", SignUpHandler, deps),
+        (rf"/invite/({SECRET})", SignUpHandler, deps),
         (r"/admin/login", LoginHandler, deps),
         (r"/admin/logout", LogoutHandler, deps),
         (r"/admin/?", PanelHandler, deps),
         (r"/admin/images", ImagesHandler, deps),
         (rf"/admin/images/{NAME}/delete", ImageDeleteHandler, deps),
         (r"/admin/log", LogHandler, deps),
+        (r"/admin/invites", InvitesHandler, deps),
+        (r"/admin/invites/([0-9a-f]{64})/delete", InviteDeleteHandler, deps),
         (r"/backup/?", BackupHandler, deps),
         (r"/admin/backups", BackupListHandler, deps),
         (rf"/admin/backups/{BACKUP}", BackupFileHandler, deps),

@@ -9,6 +9,8 @@ from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
+from ...accounts.sessions import SESSION_COOKIE
+from ...accounts.users import User
 from ...cards import Card, expiry_note, facts
 from ...context import AppContext
 from ...database import DatabaseUnavailable, ImageRecord
@@ -65,6 +67,23 @@ class BaseHandler(RequestHandler):
         self.set_header("Vary", f"{self.VARY}, Accept-Language")
 
     # -- who is asking, and what they want back ------------------------------------------
+    async def prepare(self) -> None:
+        await self.identify()
+
+    async def identify(self) -> None:
+        """Who is signed in, from the session cookie: every request asks the database, so a
+        sign-out or a disabled account counts at once in every process."""
+        self.current_user = None
+        raw = self.get_cookie(SESSION_COOKIE)
+        if raw:
+            self.current_user = await self.ctx.accounts.user_for_session(raw)
+            if self.current_user is None:
+                self.clear_cookie(SESSION_COOKIE)
+
+    def signed_in_user(self) -> User | None:
+        """The signed-in user, or None for an anonymous visitor."""
+        return self.current_user
+
     def wants(self) -> str:
         """What this client wants back: "fragment", "page", "json" or "text" (curl's */*).
 
@@ -106,6 +125,8 @@ class BaseHandler(RequestHandler):
             duration=partial(formats.duration, language=language),
             languages=[(code, language_name(code)) for code in LANGUAGES],
             script_messages=script_catalogue(self.locale),
+            user=self.current_user,
+            settings=self.ctx.settings,
         )
         return namespace
 
@@ -152,7 +173,14 @@ class BaseHandler(RequestHandler):
             self.render(fragment, **template_args)
 
     def owner_id(self, create: bool = False) -> str:
-        """The anonymous owner id from the signed cookie; a new one when `create`."""
+        """The owner key of what this request makes: the signed-in user's `user:<id>`, else
+        the anonymous owner id from the signed cookie (a new one when `create`)."""
+        if self.current_user is not None:
+            return self.current_user.owner
+        return self.anonymous_owner(create)
+
+    def anonymous_owner(self, create: bool = False) -> str:
+        """This browser's anonymous owner id (signed in or not); a new one when `create`."""
         value = self.get_signed_cookie(OWNER_COOKIE, max_age_days=OWNER_COOKIE_DAYS)
         if value:
             return value.decode()
@@ -164,10 +192,6 @@ class BaseHandler(RequestHandler):
             secure=self.request.protocol == "https",
         )  # fmt: skip
         return owner
-
-    def signed_in_user(self):
-        """The signed-in user, or None (see CONTRACT: accounts gives it a body)."""
-        return None
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,139 @@
+"""Signing up, in and out; the sign-in moves this browser's anonymous uploads into the account.
+
+The forms answer with themselves and the reason when refused; a session is a random id in an
+HttpOnly, SameSite=Lax cookie, its hash in MongoDB.
+"""
+
+from ...accounts.sessions import SESSION_COOKIE
+from ...accounts.users import User
+from ...i18n.languages import N_
+from ...ownership import adopt
+from ...refusal import Refusal
+from .base import OWNER_COOKIE, BaseHandler
+from .pages import same_site_path
+
+# After a sign-in, the gallery says how many images it moved (a one-time signed cookie).
+MOVED_COOKIE = "moved"
+
+
+class AccountForm(BaseHandler):
+    """What the sign-in and sign-up forms share: no caching, a refusal shown on the form."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Cache-Control", "no-store")
+
+    def refused(self, template: str, refusal: Refusal, **args) -> None:
+        """The form again, with why it was refused (and the refusal's status)."""
+        self.set_status(refusal.status)
+        self.render(template, error=refusal.text(self.locale.code, self.locale.translate), **args)
+
+    def secure_cookies(self) -> bool:
+        return (
+            self.ctx.settings.public_url.startswith("https://") or self.request.protocol == "https"
+        )
+
+    async def begin_session(self, user: User) -> None:
+        """Sign this browser in as `user`, moving its anonymous uploads into the account."""
+        moved = await adopt(self.ctx, self.anonymous_owner(), user.owner)
+        raw = await self.ctx.accounts.start_session(user)
+        seconds = self.ctx.accounts.session_seconds(user)
+        self.set_cookie(
+            SESSION_COOKIE, raw, expires_days=seconds / 86400, httponly=True, samesite="Lax",
+            secure=self.secure_cookies(),
+        )  # fmt: skip
+        self.clear_cookie(OWNER_COOKIE)
+        if moved["images"]:
+            self.set_signed_cookie(
+                MOVED_COOKIE, str(moved["images"]), expires_days=1, httponly=True,
+                samesite="Lax", secure=self.secure_cookies(),
+            )  # fmt: skip
+
+
+class SignInHandler(AccountForm):
+    """`/signin`: a username and password; back to `next` (a page of this site) after."""
+
+    template = "signin.html"
+    action = "/signin"
+
+    def default_next(self) -> str:
+        return "/"
+
+    def safe_next(self, url: str) -> str:
+        return same_site_path(url) if url else self.default_next()
+
+    def form(self, **args) -> dict:
+        return {"action": self.action, "username": "", **args}
+
+    def submitted_username(self) -> str:
+        return self.get_body_argument("username", "").strip()
+
+    def get(self) -> None:
+        next_url = self.safe_next(self.get_argument("next", ""))
+        self.render(self.template, error="", **self.form(next_url=next_url))
+
+    async def post(self) -> None:
+        username = self.submitted_username()
+        password = self.get_body_argument("password", "")
+        next_url = self.safe_next(self.get_body_argument("next", ""))
+        try:
+            user = await self.ctx.accounts.sign_in(username, password, self.request.remote_ip or "")
+        except Refusal as refusal:
+            self.refused(self.template, refusal, **self.form(username=username, next_url=next_url))
+            return
+        await self.begin_session(user)
+        self.respond(redirect=next_url)
+
+
+class SignOutHandler(BaseHandler):
+    """POST `/signout` (and the admin's `/admin/logout`): the session ends in every process."""
+
+    after = "/"
+
+    async def post(self) -> None:
+        raw = self.get_cookie(SESSION_COOKIE)
+        if raw:
+            await self.ctx.accounts.sessions.end(raw)
+        self.clear_cookie(SESSION_COOKIE)
+        self.respond(redirect=self.after)
+
+
+class SignUpHandler(AccountForm):
+    """`/signup` (REGISTRATION=open) and `/invite/<token>` (an admin's one-time link)."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # An invite's URL holds its token: it must not leave in a Referer.
+        self.set_header("Referrer-Policy", "no-referrer")
+
+    def page(self, invite: str = "", **args) -> None:
+        mode = self.ctx.settings.registration
+        self.render("signup.html", mode=mode, invite=invite, username="", error="", **args)
+
+    async def get(self, invite: str = "") -> None:
+        if invite and not await self.ctx.accounts.invites.valid(invite):
+            self.set_status(403)
+            self.page(invite_gone=True)
+            return
+        self.page(invite, invite_gone=False)
+
+    async def post(self, invite: str = "") -> None:
+        invite = invite or self.get_body_argument("invite", "")
+        username = self.get_body_argument("username", "").strip()
+        password = self.get_body_argument("password", "")
+        if password != self.get_body_argument("password2", password):
+            self.refused("signup.html", Refusal(
+                400, "bad_password", N_("the two passwords differ; type the same one twice")
+            ), mode=self.ctx.settings.registration, invite=invite, username=username,
+                invite_gone=False)  # fmt: skip
+            return
+        try:
+            user = await self.ctx.accounts.sign_up(username, password, invite)
+        except Refusal as refusal:
+            self.refused(
+                "signup.html", refusal, mode=self.ctx.settings.registration, invite=invite,
+                username=username, invite_gone=refusal.code == "bad_invite",
+            )  # fmt: skip
+            return
+        await self.begin_session(user)
+        self.respond(redirect="/")
