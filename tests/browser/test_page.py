@@ -338,6 +338,8 @@ def test_keyboard_focus_and_labels(page):
     page.keyboard.press("Tab")  # the brand link
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "/albums"
+    page.keyboard.press("Tab")  # the account links: Sign in
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/signin"
     page.keyboard.press("Tab")  # the language switcher's other language (the current is off)
     assert page.evaluate("document.activeElement.lang") == "ru"
     page.keyboard.press("Tab")  # "delete after", chosen before the files

@@ -42,7 +42,8 @@ class AccountForm(BaseHandler):
             SESSION_COOKIE, raw, expires_days=seconds / 86400, httponly=True, samesite="Lax",
             secure=self.secure_cookies(),
         )  # fmt: skip
-        self.clear_cookie(OWNER_COOKIE)
+        if self.get_cookie(OWNER_COOKIE):
+            self.clear_cookie(OWNER_COOKIE)  # a fresh anonymous id after signing out
         if moved["images"]:
             self.set_signed_cookie(
                 MOVED_COOKIE, str(moved["images"]), expires_days=1, httponly=True,
