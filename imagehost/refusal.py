@@ -24,8 +24,10 @@ CODES = {
     "origin_not_allowed": "Cross-origin requests from this origin are not allowed.",
     "sign_in_required": "This needs a sign-in (or an API token): the admin area, and uploads "
     "when ANONYMOUS_UPLOADS is false.",
+    "bad_token": "The Bearer token is unknown or revoked, or its account is disabled.",
     "wrong_credentials": "The username or the password is wrong (which one is not said).",
     "account_disabled": "The account is disabled.",
+    "password_from_settings": "The admin's password is set by ADMIN_PASSWORD(_HASH), not here.",
     "admin_only": "Only an admin may do this.",
     "registration_closed": "The site takes no sign-ups (REGISTRATION=closed).",
     "bad_invite": "The invite link is unknown, used up or expired.",

@@ -6,6 +6,7 @@ tests/conftest.py.
 
 import http.client as httpclient
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
@@ -123,3 +124,15 @@ def sign_in(site) -> str:
     assert status == 303
     session = SimpleCookie(headers["Set-Cookie"])[SESSION_COOKIE].value
     return f"_xsrf={xsrf}; {SESSION_COOKIE}={session}"
+
+
+def api_token(site: Http, cookies: str, name: str = "e2e") -> str:
+    """A new API token of the signed-in browser whose Cookie header is `cookies`."""
+    xsrf = cookies.split(";")[0].split("=", 1)[1]
+    status, _, page = site.request(
+        "POST", "/account/tokens", urlencode({"name": name, "_xsrf": xsrf}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies,
+         "Accept": "text/html"},
+    )  # fmt: skip
+    assert status == 200, page
+    return re.search(r'id="new-token"[^>]* value="([^"]+)"', page.decode()).group(1)

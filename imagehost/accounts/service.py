@@ -16,6 +16,7 @@ from ..settings import MIN_ADMIN_PASSWORD, USERNAME, Settings, SettingsError
 from .invites import InviteStore
 from .passwords import Passwords
 from .sessions import SessionStore
+from .tokens import TokenStore
 from .users import User, UserRepository, new_user_id, now_ms, username_key
 
 # Failures of one address or one name are forgotten after this long without another one.
@@ -71,6 +72,7 @@ class Accounts:
         self.users = UserRepository(client, db)
         self.sessions = SessionStore(client, db)
         self.invites = InviteStore(client, db)
+        self.tokens = TokenStore(client, db)
         self.passwords = Passwords(executor)
         self.failures = LoginFailures(client, db, FAILURE_WINDOW)
         self.failure_delay = failure_delay
@@ -81,6 +83,7 @@ class Accounts:
         await self.users.ensure_indexes()
         await self.sessions.ensure_indexes()
         await self.invites.ensure_indexes()
+        await self.tokens.ensure_indexes()
         await self.sync_admin()
 
     # -- signing in ------------------------------------------------------------------------
@@ -133,6 +136,26 @@ class Accounts:
         logger.info(f"sign-up user={one_line(username)} registration={mode}")
         return user
 
+    async def change_password(self, user: User, current: str, new: str, keep: str) -> int:
+        """Set `user`'s password to `new` if `current` is theirs; every session but `keep`
+        (the one asking) ends. Returns how many ended. API tokens stay (revoke them apart)."""
+        if user.from_settings:
+            raise Refusal(
+                403, "password_from_settings",
+                N_("this account's password is set by ADMIN_PASSWORD or ADMIN_PASSWORD_HASH: "
+                   "change it there and restart"),
+            )  # fmt: skip
+        if not await self.passwords.check(user.password_hash, current):
+            count = await self.failures.add(f"name:{username_key(user.username)}")
+            logger.warning(f"password change refused user={one_line(user.username)} wrong")
+            await asyncio.sleep(min(self.failure_delay * 2 ** (count - 1), self.max_delay))
+            raise Refusal(401, "wrong_credentials", N_("the current password is wrong"))
+        check_new_password(new)
+        await self.users.update(user.id, password_hash=await self.passwords.hash(new))
+        ended = await self.sessions.end_all(user.id, keep=keep)
+        logger.info(f"password changed user={one_line(user.username)} sessions_ended={ended}")
+        return ended
+
     # -- sessions --------------------------------------------------------------------------
     def session_seconds(self, user: User) -> float:
         if user.is_admin:
@@ -144,7 +167,13 @@ class Accounts:
 
     async def user_for_session(self, raw: str) -> User | None:
         """The active user of a live session; None when it ended, expired or was disabled."""
-        user_id = await self.sessions.user_id(raw)
+        return await self._active(await self.sessions.user_id(raw))
+
+    async def user_for_token(self, raw: str) -> User | None:
+        """The active user whose API token this is; None when revoked, unknown or disabled."""
+        return await self._active(await self.tokens.user_id(raw))
+
+    async def _active(self, user_id: str | None) -> User | None:
         user = await self.users.get(user_id) if user_id else None
         if user is None or not user.active:
             return None

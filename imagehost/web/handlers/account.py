@@ -1,19 +1,27 @@
-"""Signing up, in and out; the sign-in moves this browser's anonymous uploads into the account.
+"""Signing up, in and out (the sign-in moves this browser's anonymous uploads into the
+account), and the account page: API tokens and the ShareX uploader that carries one.
 
 The forms answer with themselves and the reason when refused; a session is a random id in an
 HttpOnly, SameSite=Lax cookie, its hash in MongoDB.
 """
 
+from urllib.parse import quote
+
+from loguru import logger
+
 from ...accounts.sessions import SESSION_COOKIE
 from ...accounts.users import User
 from ...i18n.languages import N_
+from ...logsetup import one_line
 from ...ownership import adopt
 from ...refusal import Refusal
 from .base import OWNER_COOKIE, BaseHandler
+from .clients import send_sharex, sharex_uploader
 from .pages import same_site_path
 
 # After a sign-in, the gallery says how many images it moved (a one-time signed cookie).
 MOVED_COOKIE = "moved"
+TOKEN_NAME = N_("API token")  # a token made without a name
 
 
 class AccountForm(BaseHandler):
@@ -138,3 +146,80 @@ class SignUpHandler(AccountForm):
             return
         await self.begin_session(user)
         self.respond(redirect="/")
+
+
+class SignedInPage(AccountForm):
+    """Pages of the signed-in user: others are sent to sign in (or refused, for a POST)."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.current_user is not None:
+            return
+        if self.request.method in ("GET", "HEAD") and self.wants() == "page":
+            self.redirect("/signin?next=" + quote(self.request.uri or "/account"))
+            return
+        raise Refusal(401, "sign_in_required", N_("sign in first, at /signin"))
+
+    async def account_page(self, new_token: str = "", changed: int = 0) -> dict:
+        """What account.html shows; `changed` is 1 + the sessions a password change ended."""
+        tokens = await self.ctx.accounts.tokens.of_user(self.current_user.id)
+        return {"tokens": tokens, "new_token": new_token, "changed": changed}
+
+
+class AccountHandler(SignedInPage):
+    """GET /account: the user's API tokens and upload tools."""
+
+    async def get(self) -> None:
+        self.render("account.html", error="", **await self.account_page())
+
+
+class PasswordHandler(SignedInPage):
+    """POST /account/password: a new password; the user's other sessions end."""
+
+    async def post(self) -> None:
+        new = self.get_body_argument("password", "")
+        try:
+            if new != self.get_body_argument("password2", new):
+                raise Refusal(
+                    400, "bad_password", N_("the two passwords differ; type the same one twice")
+                )
+            ended = await self.ctx.accounts.change_password(
+                self.current_user, self.get_body_argument("current", ""), new,
+                keep=self.get_cookie(SESSION_COOKIE, ""),
+            )  # fmt: skip
+        except Refusal as refusal:
+            self.refused("account.html", refusal, **await self.account_page())
+            return
+        self.render("account.html", error="", **await self.account_page(changed=ended + 1))
+
+
+class TokensHandler(SignedInPage):
+    """POST /account/tokens: a new token with the name given, its secret shown this once."""
+
+    async def post(self) -> None:
+        name = self.get_body_argument("name", "").strip() or self.locale.translate(TOKEN_NAME)
+        raw, token = await self.ctx.accounts.tokens.create(self.current_user.id, name)
+        logger.info(f"api token made user={one_line(self.current_user.username)} id={token.id}")
+        self.respond(
+            fragment="_tokens.html", page="account.html", error="", **await self.account_page(raw)
+        )
+
+
+class TokenDeleteHandler(SignedInPage):
+    """POST /account/tokens/<id>/delete: the token stops working at once."""
+
+    async def post(self, token_id: str) -> None:
+        if await self.ctx.accounts.tokens.revoke(self.current_user.id, token_id):
+            logger.info(
+                f"api token revoked user={one_line(self.current_user.username)} id={token_id}"
+            )
+        self.respond(fragment="_tokens.html", redirect="/account", **await self.account_page())
+
+
+class ShareXTokenHandler(SignedInPage):
+    """POST /account/imagehost.sxcu: the ShareX uploader with a new token of its own in it."""
+
+    async def post(self) -> None:
+        raw, token = await self.ctx.accounts.tokens.create(self.current_user.id, "ShareX")
+        logger.info(f"api token made user={one_line(self.current_user.username)} id={token.id}")
+        send_sharex(self, sharex_uploader(self.base_url, token=raw))

@@ -39,6 +39,8 @@ class BaseHandler(RequestHandler):
     # htmx gets a fragment (or HX-Redirect) where a browser gets the page at the same URL:
     # a cache must keep the two apart. The API answers JSON to all and varies on Origin.
     VARY = "HX-Request"
+    # Whether `Authorization: Bearer <token>` signs the request in (/upload and the API).
+    TOKENS = False
 
     def initialize(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -71,14 +73,32 @@ class BaseHandler(RequestHandler):
         await self.identify()
 
     async def identify(self) -> None:
-        """Who is signed in, from the session cookie: every request asks the database, so a
-        sign-out or a disabled account counts at once in every process."""
+        """Who is signed in, from an API token (where TOKENS allows one) or else the session
+        cookie: every request asks the database, so a sign-out, a revoked token or a disabled
+        account counts at once in every process. A token that is not good is refused (401)."""
         self.current_user = None
+        token = self.bearer_token()
+        if token is not None:
+            self.current_user = await self.ctx.accounts.user_for_token(token)
+            if self.current_user is None:
+                raise Refusal(
+                    401, "bad_token",
+                    N_("the API token is not valid (revoked, mistyped, or its account is "
+                       "disabled)"),
+                )  # fmt: skip
+            return
         raw = self.get_cookie(SESSION_COOKIE)
         if raw:
             self.current_user = await self.ctx.accounts.user_for_session(raw)
             if self.current_user is None:
                 self.clear_cookie(SESSION_COOKIE)
+
+    def bearer_token(self) -> str | None:
+        """The API token this request carries, where TOKENS lets one sign it in."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if self.TOKENS and scheme.lower() == "bearer":
+            return token.strip()
+        return None
 
     def signed_in_user(self) -> User | None:
         """The signed-in user, or None for an anonymous visitor."""
@@ -216,8 +236,9 @@ class BaseHandler(RequestHandler):
 
     def check_xsrf_cookie(self) -> None:
         # API clients (curl, ShareX) send no cookies and so carry no ambient authority;
-        # a browser always has our cookies, and then the token is required.
-        if self.request.cookies:
+        # a browser always has our cookies, and then the token is required. A request signed
+        # in by its API token is its own authority (its cookies are not looked at).
+        if self.request.cookies and self.bearer_token() is None:
             super().check_xsrf_cookie()
 
     # -- errors: the one place a failure becomes an answer -------------------------------
@@ -232,6 +253,8 @@ class BaseHandler(RequestHandler):
         exc = kwargs["exc_info"][1] if "exc_info" in kwargs else None
         refusal = refusal_for(exc, status_code, self.request.method or "")
         self.set_status(refusal.status)
+        if refusal.code == "bad_token":
+            self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
         message = refusal.text(self.locale.code, self.locale.translate)
         self.clear_header("Content-Disposition")
         self.respond(

@@ -23,6 +23,7 @@ class UploadReceiver(BaseHandler):
     every refusal is raised and rendered by write_error.
     """
 
+    TOKENS = True
     _admitted = False
     _closed = False
 
@@ -33,10 +34,10 @@ class UploadReceiver(BaseHandler):
         self._boundary = b""
         self._file_size: int | None = None
         self.original_name = ""
-        await self.identify()
-        if self.request.method != "POST":
-            return
         with self.refusals_logged():
+            await self.identify()
+            if self.request.method != "POST":
+                return
             if not self.ctx.settings.anonymous_uploads and self.signed_in_user() is None:
                 raise Refusal(
                     401, "sign_in_required",
