@@ -9,7 +9,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from .adminauth import hash_password
+from .accounts.passwords import hash_password
 from .backups.restore import RestoreError, restore
 from .backups.service import BackupBusy
 from .consistency import check_consistency, repair

@@ -7,11 +7,10 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from .adminauth import FAILURE_WINDOW, AdminAuth
+from .accounts.service import Accounts
 from .albums.records import AlbumRepository
 from .albums.service import AlbumService
 from .backups.service import BackupService
-from .coordination import LoginFailures
 from .database import ImageRepository, open_client
 from .settings import Settings
 from .storage import LocalStorage, Storage
@@ -26,7 +25,7 @@ class AppContext:
     repo: ImageRepository
     storage: Storage
     uploads: UploadService
-    admin: AdminAuth
+    accounts: Accounts
     backups: BackupService
     albums: AlbumService
     sweeper: ExpirySweeper
@@ -69,8 +68,7 @@ async def build_context(settings: Settings):
         uploads = UploadService(
             repo, storage, limits, executor, slots=upload_slots(settings), albums=album_repo
         )
-        failures = LoginFailures(client, settings.mongodb_db, FAILURE_WINDOW)
-        admin = AdminAuth(settings, failures, executor)
+        accounts = Accounts(settings, client, executor)
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
         sweeper = ExpirySweeper(repo, uploads, settings.expiry_sweep_seconds)
         try:
@@ -79,7 +77,7 @@ async def build_context(settings: Settings):
                 repo=repo,
                 storage=storage,
                 uploads=uploads,
-                admin=admin,
+                accounts=accounts,
                 backups=backups,
                 albums=AlbumService(album_repo, repo, storage, disk),
                 sweeper=sweeper,

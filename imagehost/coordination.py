@@ -1,5 +1,6 @@
 """State that the app's replicas share through MongoDB, so any number of them can run behind one
-nginx: leases (one holder at a time, e.g. of the backup) and sign-in failures per address."""
+nginx: leases (one holder at a time, e.g. of the backup) and sign-in failures per address and
+per name."""
 
 import os
 import secrets
@@ -109,15 +110,15 @@ class Lease:
 
 
 class LoginFailures:
-    """Failed sign-ins per client address, counted in one place for every replica; an
-    address's count starts again after `window` seconds without a failure."""
+    """Failed sign-ins per key (`ip:<address>`, `name:<username>`), counted in one place for
+    every replica; a key's count starts again after `window` seconds without a failure."""
 
     def __init__(self, client: AsyncMongoClient, db_name: str, window: float) -> None:
         self.collection = client[db_name][LOGIN_FAILURES]
         self.window = window
 
     async def add(self, address: str) -> int:
-        """Count one more failure; returns the address's count."""
+        """Count one more failure; returns the key's count."""
         now = _now_ms()
         recent = now - int(self.window * 1000)
         with _database():

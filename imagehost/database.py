@@ -199,6 +199,14 @@ class ImageRepository:
             docs = await cursor.to_list(limit)
         return [ImageRecord.from_document(doc) for doc in docs]
 
+    async def reassign(self, from_owner: str, to_owner: str) -> int:
+        """Give every image of `from_owner` to `to_owner`; returns how many."""
+        with unavailable_on_driver_error():
+            result = await self.collection.update_many(
+                {"owner": from_owner}, {"$set": {"owner": to_owner}}
+            )
+        return result.modified_count
+
     async def delete(self, name: str) -> bool:
         with unavailable_on_driver_error():
             result = await self.collection.delete_one({"name": name})

@@ -16,7 +16,9 @@ from .refusal import Refusal
 PAGE_SIZE = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_CURSOR = re.compile(r"(\d{1,15})\.([A-Za-z0-9_-]{16}\.(?:jpg|png|gif))")
+_LAST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
+CURSOR_PATTERN = r"(\d{1,15})\.([A-Za-z0-9_-]{16}\.(?:jpg|png|gif))"
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 class BadCursor(Refusal):
@@ -44,7 +46,8 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
     match = _CURSOR.fullmatch(text)
     if not match:
         raise BadCursor()
-    return _EPOCH + int(match[1]) * _MS, match[2]
+    # A time past the year 9999 (what datetime can hold) is after every image: the same page.
+    return _EPOCH + min(int(match[1]), _LAST_MS) * _MS, match[2]
 
 
 async def newest_page(

@@ -38,12 +38,13 @@ def one_line(value: object) -> str:
     return repr(text[:300]) if text else "''"
 
 
-_DELETE_TOKEN = re.compile(r"(/delete/[^/?#]+/)[^/?#]+")
+# The links that carry a secret in their path: delete links and invites.
+_LINK_TOKEN = re.compile(r"(/(?:delete/[^/?#]+|invite)/)[^/?#]+")
 
 
 def redact(uri: str) -> str:
-    """A request URI fit for a log line: a delete link's token is cut out."""
-    return _DELETE_TOKEN.sub(r"\1[token]", uri)
+    """A request URI fit for a log line: a delete link's or an invite's token is cut out."""
+    return _LINK_TOKEN.sub(r"\1[token]", uri)
 
 
 def tail_lines(path: Path, count: int, block: int = 64 * 1024) -> list[str]:

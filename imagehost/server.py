@@ -16,7 +16,7 @@ import tornado.netutil
 from loguru import logger
 from tornado.httpserver import HTTPServer
 
-from .adminauth import CLOSED_MESSAGE
+from .accounts.service import CLOSED_MESSAGE
 from .consistency import check_consistency, log_report
 from .context import build_context
 from .database import DatabaseUnavailable
@@ -55,6 +55,7 @@ async def startup_check(settings: Settings) -> None:
             except StorageError as exc:
                 raise SettingsError(str(exc)) from None
         await wait_for_database(ctx.repo)
+        await ctx.accounts.prepare()
         try:
             report = await check_consistency(ctx.repo, ctx.storage)
         except DatabaseUnavailable as exc:
@@ -67,7 +68,7 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
     """Serve on `sockets` until SIGTERM/SIGINT, then drain in-flight requests and close."""
     async with build_context(settings) as ctx:
         await wait_for_database(ctx.repo)
-        if not ctx.admin.enabled:
+        if not await ctx.accounts.admin_exists():
             logger.warning(CLOSED_MESSAGE)
         app = make_app(ctx, secret)
         server = HTTPServer(

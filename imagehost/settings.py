@@ -53,12 +53,19 @@ DECLARED = [
     Setting("LOG_LEVEL", "INFO", "Log level for app.log."),
     Setting("UPLOAD_RATE_PER_MINUTE", "60", "Uploads per minute per client address (nginx)."),
     Setting("UPLOAD_BURST", "50", "Uploads a client may send at once beyond that rate (nginx)."),
-    Setting("LOGIN_RATE_PER_MINUTE", "10", "Admin login attempts per minute per address (nginx)."),
+    Setting(
+        "LOGIN_RATE_PER_MINUTE", "10", "Sign-in and sign-up tries a minute per address (nginx)."
+    ),
     Setting("LOGIN_BURST", "5", "Login attempts at once beyond that rate (nginx)."),
     Setting("CORS_ORIGINS", "", "Origins that browsers may call /api/ from (or *); empty: none."),
     Setting("ADMIN_PASSWORD", "", "Admin password (empty: see ADMIN_PASSWORD_HASH)."),
     Setting("ADMIN_PASSWORD_HASH", "", "argon2 hash of the admin password (hash-password)."),
     Setting("ADMIN_SESSION_HOURS", "12", "How long an admin login lasts, in hours."),
+    Setting("ADMIN_USERNAME", "admin", "The account ADMIN_PASSWORD(_HASH) makes an admin."),
+    Setting("REGISTRATION", "invite", "Who may sign up: invite (links), open or closed."),
+    Setting("INVITE_DAYS", "7", "How long an invite link stays good, in days."),
+    Setting("SESSION_DAYS", "30", "How long a sign-in lasts (an admin's: ADMIN_SESSION_HOURS)."),
+    Setting("ANONYMOUS_UPLOADS", "true", "Whether visitors who are not signed in may upload."),
     Setting("BACKUP_KEEP", "7", "How many backups to keep (the oldest are deleted)."),
     Setting("DEFAULT_LANGUAGE", "en", "Language for readers whose choice and browser name none."),
     Setting("STORAGE", "local", "Where image files live: local (IMAGES_DIR) or s3 (a bucket)."),
@@ -94,6 +101,10 @@ AWS_FALLBACKS = {
 }
 
 MIN_ADMIN_PASSWORD = 8
+REGISTRATION_MODES = ("invite", "open", "closed")
+# One rule for every username (sign-up and ADMIN_USERNAME); they are unique ignoring case.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+USERNAME_RULE = "1 to 32 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,11 @@ class Settings:
     admin_session_hours: int
     backup_keep: int
     default_language: str
+    admin_username: str = "admin"
+    registration: str = "invite"
+    invite_days: int = 7
+    session_days: int = 30
+    anonymous_uploads: bool = True
     s3_cache_seconds: int = 10
     s3: S3Config | None = None  # set exactly when STORAGE=s3
     expiry: ExpiryPolicy = ExpiryPolicy(ExpiryLimits(NEVER, NEVER), ExpiryLimits(NEVER, NEVER))
@@ -218,6 +234,15 @@ def load_settings(environ: dict | None = None) -> Settings:
         raise SettingsError(f"MONGODB_DB is not a valid database name: {db_name!r}")
 
     admin_password, admin_hash = _admin_secrets(env)
+    admin_username = env["ADMIN_USERNAME"].strip()
+    if not USERNAME.fullmatch(admin_username):
+        raise SettingsError(f"ADMIN_USERNAME must be a valid username ({USERNAME_RULE}), got "
+                            f"{admin_username!r}")  # fmt: skip
+    registration = env["REGISTRATION"].strip().lower()
+    if registration not in REGISTRATION_MODES:
+        raise SettingsError(
+            f"REGISTRATION must be invite, open or closed, got {env['REGISTRATION']!r}"
+        )
 
     var_dir = Path(env["VAR_DIR"].strip() or "./var").absolute()
     workers = _int(env, "WORKERS", 0, 64) or (os.cpu_count() or 1)
@@ -270,6 +295,11 @@ def load_settings(environ: dict | None = None) -> Settings:
         admin_password_hash=admin_hash,
         admin_session_hours=_int(env, "ADMIN_SESSION_HOURS", 1, 24 * 90),
         backup_keep=_int(env, "BACKUP_KEEP", 1, 1000),
+        admin_username=admin_username,
+        registration=registration,
+        invite_days=_int(env, "INVITE_DAYS", 1, 365),
+        session_days=_int(env, "SESSION_DAYS", 1, 3650),
+        anonymous_uploads=_bool(env, "ANONYMOUS_UPLOADS"),
         default_language=language,
         s3_cache_seconds=cache_seconds,
         s3=s3,

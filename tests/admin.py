@@ -4,4 +4,5 @@ import argon2
 
 ADMIN_PASSWORD = "correct horse battery staple"
 # Cheap argon2 parameters: tests sign in often; the app's own hashes use argon2's defaults.
-ADMIN_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(ADMIN_PASSWORD)
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+ADMIN_HASH = CHEAP.hash(ADMIN_PASSWORD)

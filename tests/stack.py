@@ -6,6 +6,7 @@ tests/conftest.py.
 
 import http.client as httpclient
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from http.cookies import SimpleCookie
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 from pymongo import MongoClient
 
+from imagehost.accounts.sessions import SESSION_COOKIE
 from imagehost.dev.devstack import LocalStack, free_port
 from tests.admin import ADMIN_HASH, ADMIN_PASSWORD
 from tests.cli import run_imagehost
@@ -120,5 +122,17 @@ def sign_in(site) -> str:
         {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={xsrf}"},
     )  # fmt: skip
     assert status == 303
-    session = SimpleCookie(headers["Set-Cookie"])["imagehost_admin"].value
-    return f"_xsrf={xsrf}; imagehost_admin={session}"
+    session = SimpleCookie(headers["Set-Cookie"])[SESSION_COOKIE].value
+    return f"_xsrf={xsrf}; {SESSION_COOKIE}={session}"
+
+
+def api_token(site: Http, cookies: str, name: str = "e2e") -> str:
+    """A new API token of the signed-in browser whose Cookie header is `cookies`."""
+    xsrf = cookies.split(";")[0].split("=", 1)[1]
+    status, _, page = site.request(
+        "POST", "/account/tokens", urlencode({"name": name, "_xsrf": xsrf}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies,
+         "Accept": "text/html"},
+    )  # fmt: skip
+    assert status == 200, page
+    return re.search(r'id="new-token"[^>]* value="([^"]+)"', page.decode()).group(1)

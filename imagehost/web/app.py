@@ -7,9 +7,21 @@ from ..backups.layout import BACKUP_FILE
 from ..context import AppContext
 from ..i18n import catalogs
 from ..storage import IMAGE_NAME, IMAGE_STEM
+from .handlers.account import (
+    AccountHandler,
+    PasswordHandler,
+    ShareXTokenHandler,
+    SignInHandler,
+    SignOutHandler,
+    SignUpHandler,
+    TokenDeleteHandler,
+    TokensHandler,
+)
 from .handlers.admin import (
     ImageDeleteHandler,
     ImagesHandler,
+    InviteDeleteHandler,
+    InvitesHandler,
     LogHandler,
     LoginHandler,
     LogoutHandler,
@@ -23,7 +35,14 @@ from .handlers.albums import (
     AlbumsHandler,
     SelectionHandler,
 )
-from .handlers.api import ApiImageHandler, ApiImagesHandler, ApiNotFoundHandler, OpenApiHandler
+from .handlers.api import (
+    ApiImageHandler,
+    ApiImagesHandler,
+    ApiMeHandler,
+    ApiMyImagesHandler,
+    ApiNotFoundHandler,
+    OpenApiHandler,
+)
 from .handlers.backup import (
     BackupDeleteHandler,
     BackupFileHandler,
@@ -42,6 +61,7 @@ from .openapi import API_PREFIX
 NAME = f"({IMAGE_NAME})"
 BACKUP = f"({BACKUP_FILE})"
 ALBUM = "([A-Za-z0-9_-]{16})"  # album ids and share ids: albums.records.new_id()
+SECRET = "[A-Za-z0-9_-]{16,64}"
 
 
 class ImageHostApp(tornado.web.Application):
@@ -71,14 +91,27 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/imagehost\.sxcu", ShareXUploaderHandler, deps),
         (rf"{API_PREFIX}/images", ApiImagesHandler, deps),
         (rf"{API_PREFIX}/images/{NAME}", ApiImageHandler, deps),
+        (rf"{API_PREFIX}/me", ApiMeHandler, deps),
+        (rf"{API_PREFIX}/me/images", ApiMyImagesHandler, deps),
         (r"/api/openapi\.json", OpenApiHandler, deps),
         (r"/api/.*", ApiNotFoundHandler, deps),
+        (r"/signin", SignInHandler, deps),
+        (r"/signout", SignOutHandler, deps),
+        (r"/signup", SignUpHandler, deps),
+        (rf"/invite/({SECRET})", SignUpHandler, deps),
+        (r"/account", AccountHandler, deps),
+        (r"/account/password", PasswordHandler, deps),
+        (r"/account/tokens", TokensHandler, deps),
+        (r"/account/tokens/([0-9a-f]{16})/delete", TokenDeleteHandler, deps),
+        (r"/account/imagehost\.sxcu", ShareXTokenHandler, deps),
         (r"/admin/login", LoginHandler, deps),
         (r"/admin/logout", LogoutHandler, deps),
         (r"/admin/?", PanelHandler, deps),
         (r"/admin/images", ImagesHandler, deps),
         (rf"/admin/images/{NAME}/delete", ImageDeleteHandler, deps),
         (r"/admin/log", LogHandler, deps),
+        (r"/admin/invites", InvitesHandler, deps),
+        (r"/admin/invites/([0-9a-f]{64})/delete", InviteDeleteHandler, deps),
         (r"/backup/?", BackupHandler, deps),
         (r"/admin/backups", BackupListHandler, deps),
         (rf"/admin/backups/{BACKUP}", BackupFileHandler, deps),

@@ -4,6 +4,7 @@ The test suite checks it against the real answers (schemathesis), so it stays th
 """
 
 from ..expiry import LONGEST
+from ..gallery import CURSOR_PATTERN
 from ..refusal import CODES
 from ..storage import IMAGE_NAME, IMAGE_STEM
 from .views import IMAGES_PREFIX, PAGES_PREFIX
@@ -24,6 +25,12 @@ def _error(description: str) -> dict:
 
 
 _UNAVAILABLE = _error("The database is unavailable; nothing was changed. Try again shortly.")
+_BAD_TOKEN = _error(
+    "The Bearer token is not valid (`bad_token`: revoked, mistyped, or its account is disabled)."
+)
+# Every operation takes a token; the caller's own ones require it (or a session cookie).
+_OPTIONAL_TOKEN = [{}, {"bearer": []}]
+_TOKEN = [{"bearer": []}]
 _NAME_PARAMETER = {
     "name": "name",
     "in": "path",
@@ -81,6 +88,30 @@ _SCHEMAS = {
             },
         ]
     },
+    "User": {
+        "type": "object",
+        "required": ["id", "username", "role", "created_at"],
+        "properties": {
+            "id": {"type": "string", "description": "Images of the user have owner `user:<id>`."},
+            "username": {"type": "string"},
+            "role": {"type": "string", "enum": ["user", "admin"]},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+        "additionalProperties": False,
+    },
+    "ImagePage": {
+        "type": "object",
+        "required": ["images", "next"],
+        "properties": {
+            "images": {"type": "array", "items": {"$ref": "#/components/schemas/Image"}},
+            "next": {
+                "type": ["string", "null"],
+                "pattern": f"^{CURSOR_PATTERN}$",
+                "description": "Send it as `before` for the next page; null on the last page.",
+            },
+        },
+        "additionalProperties": False,
+    },
     "Deleted": {
         "type": "object",
         "required": ["deleted"],
@@ -114,11 +145,15 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
     upload = {
         "operationId": "uploadImage",
         "summary": "Upload one image",
+        "security": _OPTIONAL_TOKEN,
         "description": (
             "Multipart form data with one file part named `file`: a JPEG, PNG or GIF of at most "
             f"{limit}, and optionally a field `album`. The file is checked completely before it "
-            "is stored; metadata is stripped when the server is set to. Requests that carry "
-            "cookies must also carry the XSRF token (X-XSRFToken), as a browser form does."
+            "is stored; metadata is stripped when the server is set to. With a Bearer token the "
+            "image is the token owner's (in their gallery); without one it belongs to nobody, or "
+            "is refused (401) when the server takes no anonymous uploads. Requests that carry "
+            "cookies and no token must also carry the XSRF token (X-XSRFToken), as a browser "
+            "form does."
         ),
         "requestBody": {
             "required": True,
@@ -188,6 +223,10 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                 "`expires_in` is not a whole number of seconds (`invalid_expiry`) or is longer "
                 "than the server allows (`expiry_too_long`)."
             ),
+            "401": _error(
+                "The Bearer token is not valid (`bad_token`), or the server takes uploads only "
+                "from signed-in users and none was sent (`sign_in_required`)."
+            ),
             "403": _error("The request carried cookies but no valid XSRF token."),
             "413": _error(f"The file (or the whole body) is larger than {limit}."),
             "404": _error("`album` names no album of the uploader; nothing was stored."),
@@ -211,8 +250,10 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
         "get": {
             "operationId": "getImage",
             "summary": "What is known about an image",
+            "security": _OPTIONAL_TOKEN,
             "responses": {
                 "200": _json("Image", "The image's links, format, size and date."),
+                "401": _BAD_TOKEN,
                 "404": _error("There is no image of that name."),
                 "503": _UNAVAILABLE,
             },
@@ -220,6 +261,7 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
         "delete": {
             "operationId": "deleteImage",
             "summary": "Delete an image with its delete token",
+            "security": _OPTIONAL_TOKEN,
             "parameters": [
                 {
                     "name": DELETE_TOKEN_HEADER,
@@ -232,11 +274,54 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             "responses": {
                 "200": _json("Deleted", "The image, its thumbnail and its record are gone."),
                 "400": _error(f"The {DELETE_TOKEN_HEADER} header is missing or empty."),
+                "401": _BAD_TOKEN,
                 "403": _error("The token does not match this image (or XSRF failed)."),
                 "404": _error("There is no image of that name."),
                 "503": _UNAVAILABLE,
             },
         },
+    }
+    me = {
+        "get": {
+            "operationId": "getMe",
+            "summary": "The account the token belongs to",
+            "security": _TOKEN,
+            "responses": {
+                "200": _json("User", "The caller's account."),
+                "401": _error("No token (`sign_in_required`) or a token that is not valid."),
+                "503": _UNAVAILABLE,
+            },
+        }
+    }
+    my_images = {
+        "get": {
+            "operationId": "listMyImages",
+            "summary": "The caller's own images, newest first",
+            "description": "Keyset pages: pass the answer's `next` as `before` for the next one.",
+            "security": _TOKEN,
+            "parameters": [
+                {
+                    "name": "before",
+                    "in": "query",
+                    "required": False,
+                    "description": "The `next` of the previous page.",
+                    "schema": {"type": "string", "pattern": f"^{CURSOR_PATTERN}$"},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "Images per page.",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 24},
+                },
+            ],
+            "responses": {
+                "200": _json("ImagePage", "One page of the caller's images."),
+                "400": _error("`before` or `limit` is not one this API writes or takes."),
+                "401": _error("No token (`sign_in_required`) or a token that is not valid."),
+                "503": _UNAVAILABLE,
+            },
+        }
     }
     return {
         "openapi": "3.1.0",
@@ -254,6 +339,8 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
         "paths": {
             f"{API_PREFIX}/images": {"post": upload},
             f"{API_PREFIX}/images/{{name}}": image_path,
+            f"{API_PREFIX}/me": me,
+            f"{API_PREFIX}/me/images": my_images,
             "/api/openapi.json": {
                 "get": {
                     "operationId": "getOpenApiDocument",
@@ -267,5 +354,14 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                 }
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal API token, made on the account page (/account).",
+                }
+            },
+        },
     }

@@ -3,6 +3,7 @@
 Pure functions of a record and the site's base URL ("https://host", no trailing slash).
 """
 
+from ..accounts.users import User, from_ms
 from ..cards import Card, card_for
 from ..database import ImageRecord
 from ..uploads import Upload
@@ -44,6 +45,16 @@ def image_json(record: ImageRecord, base: str) -> dict:
         "expires_at": (
             record.expires_at.isoformat(timespec="milliseconds") if record.expires_at else None
         ),
+    }
+
+
+def user_json(user: User) -> dict:
+    """What the API says of the caller's own account."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "created_at": from_ms(user.created_ms).isoformat(timespec="milliseconds"),
     }
 
 

@@ -50,3 +50,19 @@ def open_page(page):
 
 def choose(page, *files: dict) -> None:
     page.set_input_files("#file", files=list(files))
+
+
+def paste_an_image(page, colour: str = "#2a9d8f") -> None:
+    """A 240x160 PNG put on the real clipboard, then Ctrl+V on the page (not in a field)."""
+    page.evaluate(
+        """async (colour) => {
+      const canvas = new OffscreenCanvas(240, 160);
+      const g = canvas.getContext("2d");
+      g.fillStyle = colour; g.fillRect(0, 0, 240, 160);
+      const blob = await canvas.convertToBlob({ type: "image/png" });
+      await navigator.clipboard.write([new ClipboardItem({ "image/png": blob })]);
+    }""",
+        colour,
+    )
+    page.locator("h1").first.click()
+    page.keyboard.press("Control+V")

@@ -35,7 +35,7 @@ def test_sign_in_back_up_watch_the_progress_reach_100_and_see_it_listed(page, si
     for data, name in ((images.jpeg(), "a.jpg"), (images.png(), "b.png"), (images.gif(), "c.gif")):
         assert site.upload(data, filename=name)[0] == 201
     sign_in(page, "not the password")
-    expect(page.get_by_role("alert")).to_have_text("Wrong password.")
+    expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     sign_in(page)
     expect(page).to_have_url(re.compile(r"/admin$"))
     expect(page.locator("#total-images")).to_have_text("3")

@@ -7,7 +7,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images
-from tests.browser.pages import cards, choose, file, item, new_context, open_page, titles
+from tests.browser.pages import (
+    cards,
+    choose,
+    file,
+    item,
+    new_context,
+    open_page,
+    paste_an_image,
+    titles,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -104,15 +113,7 @@ def test_three_uploads_at_a_time_the_rest_wait(page, context):
 
 def test_real_clipboard_paste_with_ctrl_v(page):
     open_page(page)
-    page.evaluate("""async () => {
-      const canvas = new OffscreenCanvas(240, 160);
-      const g = canvas.getContext("2d");
-      g.fillStyle = "#2a9d8f"; g.fillRect(0, 0, 240, 160);
-      const blob = await canvas.convertToBlob({ type: "image/png" });
-      await navigator.clipboard.write([new ClipboardItem({ "image/png": blob })]);
-    }""")
-    page.locator("h1").click()  # focus the page, not a field
-    page.keyboard.press("Control+V")
+    paste_an_image(page)
     expect(cards(page)).to_have_count(1)
     assert PASTED_NAME.fullmatch(titles(page)[0]), titles(page)
     expect(cards(page).first.locator(".facts")).to_have_text(re.compile("PNG · 240×160"))
@@ -338,6 +339,8 @@ def test_keyboard_focus_and_labels(page):
     page.keyboard.press("Tab")  # the brand link
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "/albums"
+    page.keyboard.press("Tab")  # the account links: Sign in
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/signin"
     page.keyboard.press("Tab")  # the language switcher's other language (the current is off)
     assert page.evaluate("document.activeElement.lang") == "ru"
     page.keyboard.press("Tab")  # "delete after", chosen before the files

@@ -5,13 +5,20 @@ Bounded: a fixed number of generated requests per operation and of upload-read-d
 """
 
 import json
+import secrets
 
 import hypothesis
 import pytest
 import schemathesis
+from pymongo import MongoClient
 
+from imagehost.accounts.onetime import secret_hash
+from imagehost.accounts.tokens import API_TOKENS, TOKEN_PREFIX
+from imagehost.accounts.users import USERS
+from imagehost.embedded import running_embedded_uri
 from imagehost.settings import load_settings
 from imagehost.web.openapi import openapi_document
+from tests import images
 
 pytestmark = pytest.mark.e2e
 
@@ -63,13 +70,42 @@ def test_the_stack_serves_the_document_under_test(site):
     assert served["paths"] == SCHEMA.raw_schema["paths"]
 
 
+# The token schemathesis sends (its provider below; cases are drawn before any fixture runs):
+# the `auth` fixture gives it to the stack's admin, as the account page stores one.
+TOKEN = TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@SCHEMA.auth()
+class StackToken:
+    """A real API token, so the caller's own operations answer with data; schemathesis knows
+    it for auth, and still sends requests without it where the document says 401."""
+
+    def get(self, case, ctx):
+        return TOKEN
+
+    def set(self, case, data, ctx):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@pytest.fixture(scope="module")
+def auth(stack) -> dict:
+    with MongoClient(running_embedded_uri(stack.settings.db_dir)) as client:
+        db = client[stack.settings.mongodb_db]
+        admin = db[USERS].find_one({"role": "admin"})
+        db[API_TOKENS].insert_one(
+            {"_id": secret_hash(TOKEN), "public_id": "0123456789abcdef", "user_id": admin["_id"],
+             "name": "contract", "created_ms": 0, "last_used_ms": 0}
+        )  # fmt: skip
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
 @SCHEMA.parametrize()
 @hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
-def test_every_answer_matches_the_document(case, site):
+def test_every_answer_matches_the_document(case, site, auth):
     case.call_and_validate(base_url=site.base)
 
 
-def test_upload_read_delete_sequences_match_the_document(site):
+def test_upload_read_delete_sequences_match_the_document(site, auth):
     """Stateful: the document's links feed `name` and `delete_token` from uploads onwards."""
     calls: list[tuple[str, int]] = []
 
@@ -92,3 +128,22 @@ def test_upload_read_delete_sequences_match_the_document(site):
     assert ("POST /api/v1/images", 201) in calls
     assert ("GET /api/v1/images/{name}", 200) in calls
     assert ("DELETE /api/v1/images/{name}", 200) in calls
+
+
+def test_my_images_list_the_tokens_uploads_page_by_page(site, auth):
+    names = []
+    for _ in range(3):
+        status, _, body = site.upload(images.png(), headers=auth)
+        assert status == 201
+        names.append(body["name"])
+    seen, before = [], ""
+    while True:
+        query = "?limit=2" + (f"&before={before}" if before else "")
+        status, _, body = site.request("GET", f"/api/v1/me/images{query}", None, auth)
+        assert status == 200
+        page = json.loads(body)
+        seen += [image["name"] for image in page["images"]]
+        if page["next"] is None:
+            break
+        before = page["next"]
+    assert seen[:3] == names[::-1]

@@ -12,7 +12,8 @@ import pytest
 from imagehost import ROOT
 from imagehost.dev.devstack import free_port
 from tests import images, sharex
-from tests.e2e.upload_script import run_script
+from tests.e2e.upload_script import SCRIPT, run_script
+from tests.stack import api_token, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -213,6 +214,60 @@ def test_script_says_why_it_failed(site, stdin, words):
     assert result.returncode == 1
     assert result.stdout == b""
     assert words in result.stderr
+
+
+def my_image_names(site, token: str) -> list[str]:
+    status, _, body = site.request(
+        "GET", "/api/v1/me/images?limit=100", None, {"Authorization": f"Bearer {token}"}
+    )
+    assert status == 200
+    return [image["name"] for image in json.loads(body)["images"]]
+
+
+def test_script_with_a_token_uploads_into_the_account_and_hides_it_from_ps(site, tmp_path):
+    token = api_token(site, sign_in(site), "script")
+    result = run_script("-n", "-u", site.base, stdin=images.png(), env={"IMAGEHOST_TOKEN": token})
+    assert result.returncode == 0, result.stderr
+    name = result.stdout.decode().strip().rsplit("/", 1)[1]
+    assert name in my_image_names(site, token)
+    assert token.encode() not in result.stderr
+    # The token reaches curl in a file, never among its arguments.
+    assert '$IMAGEHOST_TOKEN" >>' in SCRIPT.read_text()
+    assert 'Bearer $IMAGEHOST_TOKEN"' not in SCRIPT.read_text().split("curl -sS", 1)[1]
+    bad = run_script("-n", "-u", site.base, stdin=images.png(), env={"IMAGEHOST_TOKEN": "ih_x"})
+    assert bad.returncode == 1 and b"upload refused (401)" in bad.stderr
+
+
+def test_readme_curl_with_a_token(site, tmp_path):
+    (tmp_path / "cat.png").write_bytes(images.png())
+    readme = (ROOT / "README.md").read_text()
+    command = (
+        'curl -H "Authorization: Bearer $IMAGEHOST_TOKEN" -F file=@cat.png '
+        "http://localhost:8080/upload"
+    )
+    assert command in readme
+    token = api_token(site, sign_in(site), "curl")
+    link = curl(
+        "-H", f"Authorization: Bearer {token}", "-F", "file=@cat.png", f"{site.base}/upload",
+        cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert link.rsplit("/", 1)[1].strip() in my_image_names(site, token)
+
+
+def test_a_signed_in_users_sharex_uploader_uploads_into_the_account(site):
+    cookies = sign_in(site)
+    xsrf = cookies.split(";")[0].split("=", 1)[1]
+    status, headers, body = site.request(
+        "POST", "/account/imagehost.sxcu", f"_xsrf={xsrf}".encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies},
+    )  # fmt: skip
+    assert status == 200 and headers["Content-Disposition"].startswith("attachment")
+    config = json.loads(body)
+    token = config["Headers"]["Authorization"].removeprefix("Bearer ")
+    status, _, body = sharex_upload(site, config, images.png(), "shot.png")
+    assert status == 201
+    link = sharex.resolve(config["URL"], body)
+    assert link.rsplit("/", 1)[1] in my_image_names(site, token)
 
 
 def test_script_usage_errors(tmp_path):

@@ -1,4 +1,4 @@
-"""nginx's rate limits on /upload and /admin/login, with low numbers set through the settings."""
+"""nginx's rate limits on /upload and the sign-in forms, set low through the settings."""
 
 import json
 import threading
@@ -159,6 +159,12 @@ def test_admin_login_attempts_beyond_the_burst_get_429(limited):
     status, headers, body = site.request("POST", "/admin/login", b"password=wrong", form)
     assert (status, headers["Retry-After"]) == (429, "60")
     assert body.decode() == f"error: {message}\n"
+    # The account forms share the budget: the same address is refused there too.
+    for path in ("/signin", "/signup"):
+        status, _, body = site.request(
+            "POST", path, b"username=a&password=wrong", {**form, "Accept": BROWSER_ACCEPT}
+        )
+        assert status == 429 and f'<a href="{path}">Back</a>' in body.decode()
 
 
 @pytest.fixture(scope="module")

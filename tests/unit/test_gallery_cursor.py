@@ -23,6 +23,11 @@ def test_cursor_keeps_only_milliseconds_as_bson_does():
     assert decode_cursor(encode_cursor(at(created)))[0] == created.replace(microsecond=123000)
 
 
+def test_a_time_past_what_dates_hold_is_the_last_one():
+    moment, name = decode_cursor("253788321264103.XlbKdTDwBXjFt-Ey.png")
+    assert (moment.year, name) == (9999, "XlbKdTDwBXjFt-Ey.png")
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "abc", "12", "12.short.png", "-5.Ab_-0123456789xy.gif", "1.Ab_-0123456789xy.svg",

@@ -4,10 +4,11 @@ import dataclasses
 
 import pytest
 
+from imagehost.accounts.passwords import Passwords
 from imagehost.context import build_context
 from imagehost.migrations import prepare_database
 from imagehost.web.app import make_app
-from tests.admin import ADMIN_HASH
+from tests.admin import ADMIN_HASH, CHEAP
 from tests.web.client import AdminSession, serving
 
 
@@ -21,6 +22,9 @@ def settings(settings):
 async def ctx(settings):
     async with build_context(settings) as context:
         await prepare_database(context.repo)
+        # Cheap argon2 parameters, as for the admin's: tests sign up and in often.
+        context.accounts.passwords = Passwords(context.accounts.passwords.executor, CHEAP)
+        await context.accounts.prepare()
         yield context
 
 

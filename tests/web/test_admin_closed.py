@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from imagehost.adminauth import SESSION_COOKIE
+from imagehost.accounts.sessions import SESSION_COOKIE
 from tests.admin import ADMIN_PASSWORD
 
 
@@ -18,7 +18,7 @@ def settings(settings):
     [("GET", "/admin"), ("GET", "/admin/login"), ("POST", "/backup/"), ("GET", "/backup/")],
 )
 async def test_every_admin_route_is_403_with_how_to_open_it(visitor, ctx, method, path):
-    assert not ctx.admin.enabled
+    assert not await ctx.accounts.admin_exists()
     response = await visitor.request(method, path)
     assert response.code == 403
     assert "ADMIN_PASSWORD_HASH" in response.body.decode()

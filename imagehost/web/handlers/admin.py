@@ -1,7 +1,8 @@
-"""The admin area: sign-in and sign-out, the panel (totals, images, log) and deleting images.
+"""The admin area: sign-in and sign-out, the panel (totals, images, invites, log) and
+deleting images.
 
 Every handler behind the sign-in derives from AdminHandler, whose prepare() refuses requests
-without a session before any work is done, fragments included.
+without an admin's session before any work is done, fragments included.
 """
 
 import asyncio
@@ -10,11 +11,12 @@ from urllib.parse import urlencode
 
 from tornado.web import RequestHandler
 
-from ...adminauth import CLOSED_MESSAGE, SESSION_COOKIE
+from ...accounts.service import CLOSED_MESSAGE
 from ...gallery import newest_page
 from ...i18n.languages import N_
 from ...logsetup import tail_lines
 from ...refusal import Refusal
+from .account import SignInHandler, SignOutHandler
 from .base import BaseHandler
 
 LOGIN_URL = "/admin/login"
@@ -38,8 +40,8 @@ class AdminBase(BaseHandler):
         # BaseHandler lets cookie-less API clients through; no admin action is an API call.
         RequestHandler.check_xsrf_cookie(self)
 
-    def require_open(self) -> None:
-        if not self.ctx.admin.enabled:
+    async def require_open(self) -> None:
+        if not await self.ctx.accounts.admin_exists():
             raise Refusal(403, "admin_closed", CLOSED_MESSAGE)
 
     def go(self, url: str) -> None:
@@ -50,19 +52,29 @@ class AdminBase(BaseHandler):
 class AdminHandler(AdminBase):
     """Base of every page and action behind the sign-in."""
 
-    def prepare(self) -> None:
-        self.require_open()
-        hours = self.ctx.admin.session_hours
-        value = self.get_signed_cookie(SESSION_COOKIE, max_age_days=hours / 24)
-        if self.ctx.admin.session_valid(value):
+    async def prepare(self) -> None:
+        await self.identify()
+        user = self.current_user
+        if user is not None and user.is_admin:
             return
+        await self.require_open()
+        if user is not None:
+            raise Refusal(403, "admin_only", N_("only an admin may open this page"))
         self.set_status(401)
         if self.wants() == "fragment":
             self.go(LOGIN_URL)  # not the sign-in form in a fragment's place: the whole page
         elif self.wants() == "page" and self.request.method in ("GET", "HEAD"):
-            self.render("admin_login.html", error="", next_url=self.request.uri)
+            self.render(
+                "admin_login.html", error="", next_url=self.request.uri, action=LOGIN_URL,
+                username=self.ctx.settings.admin_username,
+            )  # fmt: skip
         else:
             raise Refusal(401, "sign_in_required", N_("sign in at /admin/login first"))
+
+    async def invites(self) -> list:
+        if self.ctx.settings.registration != "invite":
+            return []
+        return await self.ctx.accounts.invites.pending()
 
     async def log_tail(self) -> list[str]:
         """The end of app.log, read on the executor."""
@@ -84,31 +96,32 @@ def safe_next(url: str) -> str:
     return "/admin"
 
 
-class LoginHandler(AdminBase):
-    def get(self) -> None:
-        self.require_open()
-        self.render("admin_login.html", error="", next_url=safe_next(self.get_argument("next", "")))
+class LoginHandler(AdminBase, SignInHandler):
+    """The admin's sign-in: the account sign-in, its name filled in (ADMIN_USERNAME)."""
+
+    template = "admin_login.html"
+    action = LOGIN_URL
+
+    def safe_next(self, url: str) -> str:
+        return safe_next(url)
+
+    def form(self, **args) -> dict:
+        return {"action": self.action, "username": self.ctx.settings.admin_username, **args}
+
+    def submitted_username(self) -> str:
+        return self.get_body_argument("username", self.ctx.settings.admin_username).strip()
+
+    async def get(self) -> None:
+        await self.require_open()
+        super().get()
 
     async def post(self) -> None:
-        self.require_open()
-        password = self.get_body_argument("password", "")
-        next_url = safe_next(self.get_body_argument("next", ""))
-        if not await self.ctx.admin.check(password, self.request.remote_ip or ""):
-            self.set_status(401)
-            self.render("admin_login.html", error=N_("Wrong password."), next_url=next_url)
-            return
-        hours = self.ctx.admin.session_hours
-        self.set_signed_cookie(
-            SESSION_COOKIE, self.ctx.admin.session_value, expires_days=hours / 24,
-            httponly=True, samesite="Strict", secure=self.request.protocol == "https",
-        )  # fmt: skip
-        self.go(next_url)
+        await self.require_open()
+        await super().post()
 
 
-class LogoutHandler(AdminBase):
-    def post(self) -> None:
-        self.clear_cookie(SESSION_COOKIE)
-        self.go(LOGIN_URL)
+class LogoutHandler(AdminBase, SignOutHandler):
+    after = LOGIN_URL
 
 
 class PanelHandler(AdminHandler):
@@ -119,15 +132,16 @@ class PanelHandler(AdminHandler):
         totals, images = await asyncio.gather(
             ctx.repo.totals(since=midnight), self.image_page(query)
         )
-        free, backups, status, log = await asyncio.gather(
+        free, backups, status, log, invites = await asyncio.gather(
             ctx.storage.free_bytes(),
             ctx.backups.list_files(),
             ctx.backups.status(),
             self.log_tail(),
+            self.invites(),
         )
         self.render(
             "admin.html", totals=totals, free=free, images=images, query=query,
-            backups=backups, status=status, log=log,
+            backups=backups, status=status, log=log, invites=invites, new_link="",
         )  # fmt: skip
 
 
@@ -155,3 +169,26 @@ class ImageDeleteHandler(AdminHandler):
 class LogHandler(AdminHandler):
     async def get(self) -> None:
         self.respond(fragment="_admin_log.html", log=await self.log_tail())
+
+
+class InvitesHandler(AdminHandler):
+    """POST /admin/invites: a new one-time sign-up link, shown this once."""
+
+    async def post(self) -> None:
+        days = self.ctx.settings.invite_days
+        token = await self.ctx.accounts.invites.create(self.current_user.id, days * 86400)
+        self.respond(
+            fragment="_admin_invites.html", page="admin_invites.html",
+            new_link=f"{self.base_url}/invite/{token}", invites=await self.invites(),
+        )  # fmt: skip
+
+
+class InviteDeleteHandler(AdminHandler):
+    """POST /admin/invites/<id>/delete: the link stops working."""
+
+    async def post(self, invite_id: str) -> None:
+        await self.ctx.accounts.invites.revoke(invite_id)
+        self.respond(
+            fragment="_admin_invites.html", redirect="/admin", new_link="",
+            invites=await self.invites(),
+        )  # fmt: skip

@@ -4,6 +4,7 @@ Every answer here is JSON, errors included. Browsers on other origins may call i
 the origins CORS_ORIGINS lists (none by default); no credentials are ever allowed cross-origin.
 """
 
+from ...gallery import BadCursor, owner_page
 from ...i18n.languages import N_
 from ...refusal import Refusal
 from .. import views
@@ -11,12 +12,14 @@ from ..openapi import API_PREFIX, DELETE_TOKEN_HEADER, openapi_document
 from .base import BaseHandler
 from .upload import UploadReceiver
 
-CORS_REQUEST_HEADERS = f"Accept, Content-Type, {DELETE_TOKEN_HEADER}"
+CORS_REQUEST_HEADERS = f"Accept, Authorization, Content-Type, {DELETE_TOKEN_HEADER}"
 CORS_MAX_AGE_SECONDS = 600
+MY_IMAGES_DEFAULT, MY_IMAGES_MAX = 24, 100
 
 
 class ApiHandler(BaseHandler):
     VARY = "Origin"  # JSON for every client; only the CORS headers differ
+    TOKENS = True
     methods: tuple[str, ...] = ()
 
     def initialize(self, ctx) -> None:
@@ -114,6 +117,51 @@ class ApiImageHandler(ApiHandler):
             )
         await self.delete_image(record, by="api")
         self.respond(json={"deleted": name})
+
+
+class ApiSignedInHandler(ApiHandler):
+    """What the caller's own endpoints share: a token (or a session) is required."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.signed_in_user() is None and self.request.method != "OPTIONS":
+            raise Refusal(
+                401, "sign_in_required",
+                N_("send an API token (Authorization: Bearer ...) or sign in first"),
+            )  # fmt: skip
+
+
+class ApiMeHandler(ApiSignedInHandler):
+    """GET /api/v1/me: who the token (or session) belongs to."""
+
+    methods = ("GET",)
+
+    def get(self) -> None:
+        self.respond(json=views.user_json(self.signed_in_user()))
+
+
+class ApiMyImagesHandler(ApiSignedInHandler):
+    """GET /api/v1/me/images?before=<cursor>&limit=<n>: the caller's images, newest first."""
+
+    methods = ("GET",)
+
+    async def get(self) -> None:
+        raw = self.get_argument("limit", str(MY_IMAGES_DEFAULT))
+        if not raw.isdigit() or not 1 <= int(raw) <= MY_IMAGES_MAX:
+            raise Refusal(
+                400, "malformed_request", N_("limit must be a whole number from 1 to {high}"),
+                high=MY_IMAGES_MAX,
+            )  # fmt: skip
+        before = self.get_query_argument("before", None)
+        if before == "":  # the first page is asked for without it
+            raise BadCursor()
+        page = await owner_page(self.ctx.repo, self.signed_in_user().owner, before or "", int(raw))
+        self.respond(
+            json={
+                "images": [views.image_json(record, self.base_url) for record in page.records],
+                "next": page.next_cursor or None,
+            }
+        )
 
 
 class OpenApiHandler(ApiHandler):

@@ -9,6 +9,8 @@ from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
+from ...accounts.sessions import SESSION_COOKIE
+from ...accounts.users import User
 from ...backups.status import outcome_text, phase_text
 from ...cards import Card, expiry_note, facts
 from ...context import AppContext
@@ -38,6 +40,8 @@ class BaseHandler(RequestHandler):
     # htmx gets a fragment (or HX-Redirect) where a browser gets the page at the same URL:
     # a cache must keep the two apart. The API answers JSON to all and varies on Origin.
     VARY = "HX-Request"
+    # Whether `Authorization: Bearer <token>` signs the request in (/upload and the API).
+    TOKENS = False
 
     def initialize(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -66,6 +70,41 @@ class BaseHandler(RequestHandler):
         self.set_header("Vary", f"{self.VARY}, Accept-Language")
 
     # -- who is asking, and what they want back ------------------------------------------
+    async def prepare(self) -> None:
+        await self.identify()
+
+    async def identify(self) -> None:
+        """Who is signed in, from an API token (where TOKENS allows one) or else the session
+        cookie: every request asks the database, so a sign-out, a revoked token or a disabled
+        account counts at once in every process. A token that is not good is refused (401)."""
+        self.current_user = None
+        token = self.bearer_token()
+        if token is not None:
+            self.current_user = await self.ctx.accounts.user_for_token(token)
+            if self.current_user is None:
+                raise Refusal(
+                    401, "bad_token",
+                    N_("the API token is not valid (revoked, mistyped, or its account is "
+                       "disabled)"),
+                )  # fmt: skip
+            return
+        raw = self.get_cookie(SESSION_COOKIE)
+        if raw:
+            self.current_user = await self.ctx.accounts.user_for_session(raw)
+            if self.current_user is None:
+                self.clear_cookie(SESSION_COOKIE)
+
+    def bearer_token(self) -> str | None:
+        """The API token this request carries, where TOKENS lets one sign it in."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if self.TOKENS and scheme.lower() == "bearer":
+            return token.strip()
+        return None
+
+    def signed_in_user(self) -> User | None:
+        """The signed-in user, or None for an anonymous visitor."""
+        return self.current_user
+
     def wants(self) -> str:
         """What this client wants back: "fragment", "page", "json" or "text" (curl's */*).
 
@@ -110,6 +149,8 @@ class BaseHandler(RequestHandler):
             backup_outcome=partial(outcome_text, language=language, translate=translate),
             languages=[(code, language_name(code)) for code in LANGUAGES],
             script_messages=script_catalogue(self.locale),
+            user=self.current_user,
+            settings=self.ctx.settings,
         )
         return namespace
 
@@ -156,7 +197,14 @@ class BaseHandler(RequestHandler):
             self.render(fragment, **template_args)
 
     def owner_id(self, create: bool = False) -> str:
-        """The anonymous owner id from the signed cookie; a new one when `create`."""
+        """The owner key of what this request makes: the signed-in user's `user:<id>`, else
+        the anonymous owner id from the signed cookie (a new one when `create`)."""
+        if self.current_user is not None:
+            return self.current_user.owner
+        return self.anonymous_owner(create)
+
+    def anonymous_owner(self, create: bool = False) -> str:
+        """This browser's anonymous owner id (signed in or not); a new one when `create`."""
         value = self.get_signed_cookie(OWNER_COOKIE, max_age_days=OWNER_COOKIE_DAYS)
         if value:
             return value.decode()
@@ -168,10 +216,6 @@ class BaseHandler(RequestHandler):
             secure=self.request.protocol == "https",
         )  # fmt: skip
         return owner
-
-    def signed_in_user(self):
-        """The signed-in user, or None (see CONTRACT: accounts gives it a body)."""
-        return None
 
     @property
     def base_url(self) -> str:
@@ -196,8 +240,9 @@ class BaseHandler(RequestHandler):
 
     def check_xsrf_cookie(self) -> None:
         # API clients (curl, ShareX) send no cookies and so carry no ambient authority;
-        # a browser always has our cookies, and then the token is required.
-        if self.request.cookies:
+        # a browser always has our cookies, and then the token is required. A request signed
+        # in by its API token is its own authority (its cookies are not looked at).
+        if self.request.cookies and self.bearer_token() is None:
             super().check_xsrf_cookie()
 
     # -- errors: the one place a failure becomes an answer -------------------------------
@@ -212,6 +257,8 @@ class BaseHandler(RequestHandler):
         exc = kwargs["exc_info"][1] if "exc_info" in kwargs else None
         refusal = refusal_for(exc, status_code, self.request.method or "")
         self.set_status(refusal.status)
+        if refusal.code == "bad_token":
+            self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
         message = refusal.text(self.locale.code, self.locale.translate)
         self.clear_header("Content-Disposition")
         self.respond(

@@ -23,6 +23,7 @@ class UploadReceiver(BaseHandler):
     every refusal is raised and rendered by write_error.
     """
 
+    TOKENS = True
     _admitted = False
     _closed = False
 
@@ -33,9 +34,15 @@ class UploadReceiver(BaseHandler):
         self._boundary = b""
         self._file_size: int | None = None
         self.original_name = ""
-        if self.request.method != "POST":
-            return
         with self.refusals_logged():
+            await self.identify()
+            if self.request.method != "POST":
+                return
+            if not self.ctx.settings.anonymous_uploads and self.signed_in_user() is None:
+                raise Refusal(
+                    401, "sign_in_required",
+                    N_("this site takes uploads only from signed-in users (or with an API token)"),
+                )  # fmt: skip
             limit = self.ctx.settings.max_body_bytes
             declared = self.request.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > limit:

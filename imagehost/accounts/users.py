@@ -1,0 +1,126 @@
+"""The `users` collection: one document per account, its name unique ignoring case."""
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bson import ObjectId
+from pymongo import ASCENDING, AsyncMongoClient
+
+from ..database import unavailable_on_driver_error
+
+USERS = "users"
+ROLES = ("user", "admin")
+STATUSES = ("active", "disabled")
+OWNER_PREFIX = "user:"
+
+
+def now_ms() -> int:
+    # Times are integer milliseconds, as the images' sort key: nx-27017 compares them in SQL.
+    return time.time_ns() // 1_000_000
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def username_key(username: str) -> str:
+    """What makes two names the same account: `Alice` and `alice` are one."""
+    return username.casefold()
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    password_hash: str = field(repr=False)
+    role: str = "user"
+    status: str = "active"
+    created_ms: int = field(default_factory=now_ms)
+    last_seen_ms: int = 0
+    # The admin whose password ADMIN_PASSWORD(_HASH) sets at every start.
+    from_settings: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The owner key of everything this user owns (images, albums)."""
+        return OWNER_PREFIX + self.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def to_document(self) -> dict:
+        return {
+            "_id": self.id,
+            "username": self.username,
+            "username_key": username_key(self.username),
+            "password_hash": self.password_hash,
+            "role": self.role,
+            "status": self.status,
+            "created_ms": self.created_ms,
+            "last_seen_ms": self.last_seen_ms,
+            "from_settings": self.from_settings,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "User":
+        return cls(
+            id=doc["_id"],
+            username=doc["username"],
+            password_hash=doc["password_hash"],
+            role=doc.get("role", "user"),
+            status=doc.get("status", "active"),
+            created_ms=doc.get("created_ms", 0),
+            last_seen_ms=doc.get("last_seen_ms", 0),
+            from_settings=doc.get("from_settings", False),
+        )
+
+
+def new_user_id() -> str:
+    return str(ObjectId())
+
+
+class UserRepository:
+    """Every query on `users`."""
+
+    def __init__(self, client: AsyncMongoClient, db_name: str) -> None:
+        self.collection = client[db_name][USERS]
+
+    async def ensure_indexes(self) -> None:
+        with unavailable_on_driver_error():
+            await self.collection.create_index(
+                [("username_key", ASCENDING)], name="username_unique", unique=True
+            )
+
+    async def insert(self, user: User) -> None:
+        """Add an account; raises DuplicateKeyError when the name is taken (in any case)."""
+        with unavailable_on_driver_error():
+            await self.collection.insert_one(user.to_document())
+
+    async def get(self, user_id: str) -> User | None:
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one({"_id": user_id})
+        return User.from_document(doc) if doc else None
+
+    async def by_name(self, username: str) -> User | None:
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one({"username_key": username_key(username)})
+        return User.from_document(doc) if doc else None
+
+    async def update(self, user_id: str, **fields) -> None:
+        with unavailable_on_driver_error():
+            await self.collection.update_one({"_id": user_id}, {"$set": fields})
+
+    async def delete(self, user_id: str) -> None:
+        with unavailable_on_driver_error():
+            await self.collection.delete_one({"_id": user_id})
+
+    async def admin_exists(self) -> bool:
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one({"role": "admin", "status": "active"}, {"_id": 1})
+        return doc is not None
