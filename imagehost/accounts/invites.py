@@ -4,10 +4,10 @@ uses it up."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import DESCENDING, AsyncMongoClient
 
 from ..database import unavailable_on_driver_error
-from .onetime import live, new_expiring
+from .onetime import OneTimeLinks
 from .users import from_ms, now_ms
 
 INVITES = "invites"
@@ -29,33 +29,20 @@ class Invite:
         return from_ms(self.expires_ms)
 
 
-class InviteStore:
+class InviteStore(OneTimeLinks):
     def __init__(self, client: AsyncMongoClient, db_name: str) -> None:
-        self.collection = client[db_name][INVITES]
-
-    async def ensure_indexes(self) -> None:
-        with unavailable_on_driver_error():
-            await self.collection.create_index(
-                [("expires_at", ASCENDING)], name="expires_ttl", expireAfterSeconds=0
-            )
+        super().__init__(client, db_name, INVITES)
 
     async def create(self, created_by: str, seconds: float) -> str:
         """A new invite; returns its token (for the link), which is not stored."""
-        raw, doc = new_expiring(seconds, created_by=created_by)
-        with unavailable_on_driver_error():
-            await self.collection.insert_one(doc)
-        return raw
+        return await self._make(seconds, created_by=created_by)
 
     async def valid(self, raw: str) -> bool:
-        with unavailable_on_driver_error():
-            doc = await self.collection.find_one(live(raw), {"_id": 1})
-        return doc is not None
+        return await self._find(raw) is not None
 
     async def use(self, raw: str) -> bool:
         """Use the invite up; False when it is gone, expired or was used meanwhile."""
-        with unavailable_on_driver_error():
-            doc = await self.collection.find_one_and_delete(live(raw))
-        return doc is not None
+        return await self._take(raw) is not None
 
     async def pending(self) -> list[Invite]:
         """The invites not yet used or expired, newest first."""

@@ -1,8 +1,10 @@
 """Accounts: sign-up (by the REGISTRATION setting), sign-in slowed after failures, sessions,
-and the admin account that ADMIN_PASSWORD or ADMIN_PASSWORD_HASH sets at start-up."""
+the admin account that ADMIN_PASSWORD or ADMIN_PASSWORD_HASH sets at start-up, and what the
+admin does to a user (disable, a password-reset link, delete)."""
 
 import asyncio
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from loguru import logger
 from pymongo import AsyncMongoClient
@@ -13,11 +15,13 @@ from ..i18n.languages import N_
 from ..logsetup import one_line
 from ..refusal import Refusal
 from ..settings import MIN_ADMIN_PASSWORD, USERNAME, Settings, SettingsError
+from ..uploads import UploadService
 from .invites import InviteStore
 from .passwords import Passwords
+from .resets import ResetStore
 from .sessions import SessionStore
 from .tokens import TokenStore
-from .users import User, UserRepository, new_user_id, now_ms, username_key
+from .users import NOBODY, User, UserRepository, new_user_id, now_ms, username_key
 
 # Failures of one address or one name are forgotten after this long without another one.
 FAILURE_WINDOW = 15 * 60
@@ -25,7 +29,11 @@ MIN_PASSWORD = MIN_ADMIN_PASSWORD
 # argon2 takes any length; a bound keeps a megabyte "password" from costing more.
 MAX_PASSWORD = 1024
 # Last seen is written at most this often per user, not on every request.
-SEEN_EVERY_MS = 5 * 60 * 1000
+SEEN_EVERY_MS = 60 * 1000
+# A password-reset link the admin makes is good for this long (and once).
+RESET_HOURS = 24
+# Records deleted (or albums) at a time when an account goes with its images.
+DELETE_BATCH = 200
 CLOSED_MESSAGE = N_(
     "the admin area is closed: no admin password is configured. Set ADMIN_PASSWORD_HASH "
     "(make one with `python -m imagehost hash-password`) or ADMIN_PASSWORD, then restart"
@@ -42,6 +50,31 @@ def bad_invite() -> Refusal:
         403, "bad_invite",
         N_("this invite link is not valid (used, withdrawn or expired); ask for a new one"),
     )  # fmt: skip
+
+
+def bad_reset() -> Refusal:
+    return Refusal(
+        403, "bad_reset",
+        N_("this password-reset link is not valid (used, replaced or expired); ask the admin "
+           "for a new one"),
+    )  # fmt: skip
+
+
+def password_from_settings() -> Refusal:
+    return Refusal(
+        403, "password_from_settings",
+        N_("this account's password is set by ADMIN_PASSWORD or ADMIN_PASSWORD_HASH: "
+           "change it there and restart"),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What deleting an account did with its things: deleted them, or left them to nobody."""
+
+    images: int
+    albums: int
+    kept: bool
 
 
 def check_new_password(password: str) -> None:
@@ -64,6 +97,7 @@ class Accounts:
         client: AsyncMongoClient,
         executor: Executor | None = None,
         *,
+        uploads: UploadService | None = None,
         failure_delay: float = 1.0,
         max_delay: float = 30.0,
     ) -> None:
@@ -73,6 +107,9 @@ class Accounts:
         self.sessions = SessionStore(client, db)
         self.invites = InviteStore(client, db)
         self.tokens = TokenStore(client, db)
+        self.resets = ResetStore(client, db)
+        # The one delete path for images, and the repositories of what users own.
+        self.uploads = uploads
         self.passwords = Passwords(executor)
         self.failures = LoginFailures(client, db, FAILURE_WINDOW)
         self.failure_delay = failure_delay
@@ -84,6 +121,7 @@ class Accounts:
         await self.sessions.ensure_indexes()
         await self.invites.ensure_indexes()
         await self.tokens.ensure_indexes()
+        await self.resets.ensure_indexes()
         await self.sync_admin()
 
     # -- signing in ------------------------------------------------------------------------
@@ -140,11 +178,7 @@ class Accounts:
         """Set `user`'s password to `new` if `current` is theirs; every session but `keep`
         (the one asking) ends. Returns how many ended. API tokens stay (revoke them apart)."""
         if user.from_settings:
-            raise Refusal(
-                403, "password_from_settings",
-                N_("this account's password is set by ADMIN_PASSWORD or ADMIN_PASSWORD_HASH: "
-                   "change it there and restart"),
-            )  # fmt: skip
+            raise password_from_settings()
         if not await self.passwords.check(user.password_hash, current):
             count = await self.failures.add(f"name:{username_key(user.username)}")
             logger.warning(f"password change refused user={one_line(user.username)} wrong")
@@ -179,11 +213,113 @@ class Accounts:
             return None
         now = now_ms()
         if now - user.last_seen_ms > SEEN_EVERY_MS:
-            await self.users.update(user.id, last_seen_ms=now)
+            await self.users.seen(user.id, now, SEEN_EVERY_MS)
         return user
 
     async def admin_exists(self) -> bool:
         return await self.users.admin_exists()
+
+    # -- what the admin does to a user ----------------------------------------------------
+    async def _check_removable(self, user: User, by: User) -> None:
+        """Refuse to disable or delete the admin's own account, the last active admin, or the
+        admin that the settings make again at every start."""
+        if user.id == by.id:
+            raise Refusal(
+                409, "own_account",
+                N_("you cannot disable or delete your own account; another admin can"),
+            )  # fmt: skip
+        if user.from_settings:
+            raise Refusal(
+                409, "account_from_settings",
+                N_("this admin account is made again at every start from ADMIN_PASSWORD or "
+                   "ADMIN_PASSWORD_HASH: change those settings instead"),
+            )  # fmt: skip
+        if user.is_admin and user.active and await self.users.active_admins() <= 1:
+            raise Refusal(
+                409, "last_admin",
+                N_("this is the last active admin account: the site would have no admin"),
+            )  # fmt: skip
+
+    async def set_disabled(self, user: User, by: User, disabled: bool) -> None:
+        """Disable `user` (their sessions end; their API tokens are refused while the account
+        is disabled, and work again when it is enabled) or enable it again."""
+        if disabled:
+            await self._check_removable(user, by)
+            await self.users.update(user.id, status="disabled")
+            ended = await self.sessions.end_all(user.id)
+            logger.info(
+                f"account disabled user={one_line(user.username)} by={one_line(by.username)} "
+                f"sessions_ended={ended}"
+            )
+        else:
+            await self.users.update(user.id, status="active")
+            logger.info(
+                f"account enabled user={one_line(user.username)} by={one_line(by.username)}"
+            )
+
+    async def make_reset_link(self, user: User, by: User) -> str:
+        """A one-time password-reset token for `user` (for the link; shown once, its hash
+        stored), good for RESET_HOURS; the user's older links stop working."""
+        if user.from_settings:
+            raise password_from_settings()
+        raw = await self.resets.create(user.id, by.id, RESET_HOURS * 3600)
+        logger.info(f"reset link made user={one_line(user.username)} by={one_line(by.username)}")
+        return raw
+
+    async def user_for_reset(self, raw: str) -> User:
+        """The user whose live reset link this is; raises a Refusal otherwise."""
+        user_id = await self.resets.user_id(raw)
+        user = await self.users.get(user_id) if user_id else None
+        if user is None:
+            raise bad_reset()
+        if not user.active:
+            raise Refusal(403, "account_disabled", N_("this account is disabled"))
+        return user
+
+    async def reset_password(self, raw: str, new: str) -> User:
+        """Set a new password through a reset link, which is used up; every session of the
+        account ends (API tokens stay). Returns the user."""
+        user = await self.user_for_reset(raw)
+        check_new_password(new)
+        hashed = await self.passwords.hash(new)
+        if await self.resets.use(raw) != user.id:
+            raise bad_reset()  # used meanwhile
+        await self.users.update(user.id, password_hash=hashed)
+        ended = await self.sessions.end_all(user.id)
+        logger.info(f"password reset user={one_line(user.username)} sessions_ended={ended}")
+        return user
+
+    async def delete_user(self, user: User, by: User, *, keep_images: bool) -> Removed:
+        """Delete `user`'s account, by the admin `by`. The account is disabled and its
+        sessions, tokens and reset links end first, so nothing new arrives meanwhile; then its
+        images and albums are deleted (images through the one delete path) or, with
+        `keep_images`, left to nobody (owner "": still at their links, found by the admin);
+        the user record goes last, so an interrupted delete can be run again."""
+        await self._check_removable(user, by)
+        await self.users.update(user.id, status="disabled")
+        await self.sessions.end_all(user.id)
+        await self.tokens.forget(user.id)
+        await self.resets.forget(user.id)
+        uploads = self.uploads
+        if keep_images:
+            images = await uploads.repo.reassign(user.owner, NOBODY)
+            albums = await uploads.albums.change_owner(user.owner, NOBODY)
+        else:
+            images = albums = 0
+            while records := await uploads.repo.list_page(owner=user.owner, limit=DELETE_BATCH):
+                for record in records:
+                    await uploads.delete(record)
+                images += len(records)
+            while owned := await uploads.albums.of_owner(user.owner, limit=DELETE_BATCH):
+                for album in owned:
+                    await uploads.albums.delete(album.album_id)
+                albums += len(owned)
+        await self.users.delete(user.id)
+        logger.info(
+            f"account deleted user={one_line(user.username)} by={one_line(by.username)} "
+            f"images={images} albums={albums} {'kept' if keep_images else 'deleted'}"
+        )
+        return Removed(images, albums, keep_images)
 
     # -- the admin from the settings -------------------------------------------------------
     async def sync_admin(self) -> None:

@@ -98,3 +98,9 @@ class TokenStore:
         with unavailable_on_driver_error():
             result = await self.collection.delete_one({"public_id": token_id, "user_id": user_id})
         return result.deleted_count == 1
+
+    async def forget(self, user_id: str) -> int:
+        """Delete every token of `user_id`; returns how many."""
+        with unavailable_on_driver_error():
+            result = await self.collection.delete_many({"user_id": user_id})
+        return result.deleted_count

@@ -13,6 +13,8 @@ USERS = "users"
 ROLES = ("user", "admin")
 STATUSES = ("active", "disabled")
 OWNER_PREFIX = "user:"
+# The owner of what nobody owns: API uploads without a token, what a deleted account left.
+NOBODY = ""
 
 
 def now_ms() -> int:
@@ -45,6 +47,10 @@ class User:
     def owner(self) -> str:
         """The owner key of everything this user owns (images, albums)."""
         return OWNER_PREFIX + self.id
+
+    @property
+    def last_seen_at(self) -> datetime | None:
+        return from_ms(self.last_seen_ms) if self.last_seen_ms else None
 
     @property
     def is_admin(self) -> bool:
@@ -119,6 +125,26 @@ class UserRepository:
     async def delete(self, user_id: str) -> None:
         with unavailable_on_driver_error():
             await self.collection.delete_one({"_id": user_id})
+
+    async def seen(self, user_id: str, now: int, every_ms: int) -> None:
+        """Note that the user was seen at `now`, unless that was noted less than `every_ms`
+        ago: the filter makes replicas that see the user at once write it once."""
+        with unavailable_on_driver_error():
+            await self.collection.update_one(
+                {"_id": user_id, "last_seen_ms": {"$lt": now - every_ms}},
+                {"$set": {"last_seen_ms": now}},
+            )
+
+    async def listing(self, limit: int) -> list[User]:
+        """Up to `limit` accounts, by name (ignoring case)."""
+        with unavailable_on_driver_error():
+            cursor = self.collection.find({}).sort("username_key", ASCENDING).limit(limit)
+            docs = await cursor.to_list(limit)
+        return [User.from_document(doc) for doc in docs]
+
+    async def active_admins(self) -> int:
+        with unavailable_on_driver_error():
+            return await self.collection.count_documents({"role": "admin", "status": "active"})
 
     async def admin_exists(self) -> bool:
         with unavailable_on_driver_error():

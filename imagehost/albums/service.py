@@ -111,7 +111,8 @@ class AlbumService:
         """The album behind a share link: unlisted ones for anyone, private ones for their
         owner only (to anyone else it does not exist)."""
         album = await self.albums.by_share_id(share_id)
-        if album is None or (album.private and album.owner != viewer):
+        # A private album of nobody's (its account was deleted) is no one's to see.
+        if album is None or (album.private and not (viewer and album.owner == viewer)):
             raise AlbumNotFound()
         return album
 

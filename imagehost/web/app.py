@@ -10,6 +10,7 @@ from ..storage import IMAGE_NAME, IMAGE_STEM
 from .handlers.account import (
     AccountHandler,
     PasswordHandler,
+    PasswordResetHandler,
     ShareXTokenHandler,
     SignInHandler,
     SignOutHandler,
@@ -26,6 +27,13 @@ from .handlers.admin import (
     LoginHandler,
     LogoutHandler,
     PanelHandler,
+)
+from .handlers.admin_users import (
+    USER_ID,
+    UserDeleteHandler,
+    UserResetHandler,
+    UsersHandler,
+    UserStatusHandler,
 )
 from .handlers.albums import (
     AlbumDeleteHandler,
@@ -99,6 +107,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/signout", SignOutHandler, deps),
         (r"/signup", SignUpHandler, deps),
         (rf"/invite/({SECRET})", SignUpHandler, deps),
+        (rf"/reset/({SECRET})", PasswordResetHandler, deps),
         (r"/account", AccountHandler, deps),
         (r"/account/password", PasswordHandler, deps),
         (r"/account/tokens", TokensHandler, deps),
@@ -112,6 +121,10 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/admin/log", LogHandler, deps),
         (r"/admin/invites", InvitesHandler, deps),
         (r"/admin/invites/([0-9a-f]{64})/delete", InviteDeleteHandler, deps),
+        (r"/admin/users", UsersHandler, deps),
+        (rf"/admin/users/{USER_ID}/(disable|enable)", UserStatusHandler, deps),
+        (rf"/admin/users/{USER_ID}/reset", UserResetHandler, deps),
+        (rf"/admin/users/{USER_ID}/delete", UserDeleteHandler, deps),
         (r"/backup/?", BackupHandler, deps),
         (r"/admin/backups", BackupListHandler, deps),
         (rf"/admin/backups/{BACKUP}", BackupFileHandler, deps),

@@ -3,9 +3,12 @@
 import dataclasses
 import re
 
+from tests import images
+from tests.images import multipart
 from tests.web.client import AdminSession
 
 PASSWORD = "a long enough secret"
+NEW_TOKEN = re.compile(r'id="new-token"[^>]* value="(ih_[A-Za-z0-9_-]+)"')
 
 
 def reconfigure(ctx, **changes) -> None:
@@ -38,3 +41,23 @@ async def signed_in_as(browser) -> str:
     page = body(await browser.request("GET", "/"))
     match = re.search(r'class="signed-in"[^>]*>Signed in as ([^<]+)<', page)
     return match.group(1) if match else ""
+
+
+async def user_with_token(client, username="alice", name="laptop"):
+    browser = await new_browser(client)
+    assert (await sign_up(browser, username)).code == 303
+    made = await browser.request("POST", "/account/tokens", htmx=True, form={"name": name})
+    assert made.code == 200, made.body
+    return browser, NEW_TOKEN.search(made.body.decode()).group(1)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def token_upload(client, token: str, path="/upload", headers=None):
+    body, ctype = multipart([("file", "tool.png", images.png())])
+    return await client.upload(
+        body, ctype, accept="application/json", path=path,
+        headers={**bearer(token), **(headers or {})},
+    )  # fmt: skip

@@ -51,7 +51,16 @@ async def test_every_form_needs_its_xsrf_token(open_site, client, admin):
     }
     reconfigure(open_site, registration="invite")  # the panel's invites are there
     await admin.request("POST", "/admin/invites")
-    forms["admin"] = (admin, await actions(admin, "/admin", "/account"))
+    alice = await open_site.accounts.users.by_name("alice")
+    reset = await admin.request("POST", f"/admin/users/{alice.id}/reset")
+    reset_path = re.search(r'value="[^"]*(/reset/[A-Za-z0-9_-]+)"', reset.body.decode()).group(1)
+    forms["reset"] = (anonymous, await actions(anonymous, reset_path))
+    forms["admin"] = (
+        admin,
+        await actions(
+            admin, "/admin", "/account", "/admin/users", f"/admin/users/{alice.id}/delete"
+        ),
+    )
     every = set().union(*(found for _, found in forms.values()))
     # The forms there are to check, so that a page losing one does not pass unseen.
     for expected in ("/signin", "/signup", "/signout", "/account/tokens", "/account/password",
@@ -62,6 +71,9 @@ async def test_every_form_needs_its_xsrf_token(open_site, client, admin):
     assert any(a.startswith("/admin/invites/") for a in every)
     assert any(a.startswith("/gallery/") for a in every)
     assert any(a.startswith("/admin/images/") for a in every)
+    for action in ("disable", "reset", "delete"):
+        assert f"/admin/users/{alice.id}/{action}" in every, action
+    assert reset_path in every
     before = await state(open_site)
     # Multipart, as the upload form sends it; the other forms read it as well.
     body, ctype = multipart([("name", None, b"x"), ("file", "x.png", images.png())])

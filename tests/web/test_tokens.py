@@ -4,44 +4,29 @@ ShareX uploader that carries a token; the password change that ends the other se
 
 import hashlib
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from imagehost.database import ImageRecord
-from tests import images
 from tests.admin import ADMIN_PASSWORD
-from tests.images import multipart
-from tests.web.accounts import PASSWORD, new_browser, reconfigure, sign_in, sign_up, signed_in_as
-
-NEW_TOKEN = re.compile(r'id="new-token"[^>]* value="(ih_[A-Za-z0-9_-]+)"')
+from tests.web.accounts import (
+    PASSWORD,
+    bearer,
+    new_browser,
+    reconfigure,
+    sign_in,
+    sign_up,
+    signed_in_as,
+    token_upload,
+    user_with_token,
+)
 
 
 @pytest.fixture
 def open_site(ctx):
     reconfigure(ctx, registration="open")
     return ctx
-
-
-async def user_with_token(client, username="alice", name="laptop"):
-    browser = await new_browser(client)
-    assert (await sign_up(browser, username)).code == 303
-    made = await browser.request("POST", "/account/tokens", htmx=True, form={"name": name})
-    assert made.code == 200, made.body
-    return browser, NEW_TOKEN.search(made.body.decode()).group(1)
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def token_upload(client, token: str, path="/upload", headers=None):
-    body, ctype = multipart([("file", "tool.png", images.png())])
-    return await client.upload(
-        body, ctype, accept="application/json", path=path,
-        headers={**bearer(token), **(headers or {})},
-    )  # fmt: skip
 
 
 async def test_the_account_page_needs_a_sign_in(open_site, visitor):

@@ -148,6 +148,34 @@ class SignUpHandler(AccountForm):
         self.respond(redirect="/")
 
 
+class PasswordResetHandler(AccountForm):
+    """`/reset/<token>`: the admin's one-time link; a new password, typed twice, signs out
+    every session of the account and signs this browser in."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Referrer-Policy", "no-referrer")  # the URL holds the token
+
+    async def get(self, token: str) -> None:
+        user = await self.ctx.accounts.user_for_reset(token)
+        self.render("reset.html", error="", username=user.username, token=token)
+
+    async def post(self, token: str) -> None:
+        user = await self.ctx.accounts.user_for_reset(token)
+        new = self.get_body_argument("password", "")
+        try:
+            if new != self.get_body_argument("password2", new):
+                raise Refusal(
+                    400, "bad_password", N_("the two passwords differ; type the same one twice")
+                )
+            user = await self.ctx.accounts.reset_password(token, new)
+        except Refusal as refusal:
+            self.refused("reset.html", refusal, username=user.username, token=token)
+            return
+        await self.begin_session(user)
+        self.respond(redirect="/")
+
+
 class SignedInPage(AccountForm):
     """Pages of the signed-in user: others are sent to sign in (or refused, for a POST)."""
 

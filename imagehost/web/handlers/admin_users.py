@@ -1,0 +1,81 @@
+"""The admin's users page: every account, and what the admin does to one (disable or enable,
+a password-reset link shown once, delete keeping or deleting their images). Each action is a
+plain form whose answer is the page again, saying what was done."""
+
+from ...accounts.service import RESET_HOURS, Removed
+from ...accounts.users import User
+from ...i18n.languages import N_
+from ...refusal import Refusal
+from .admin import AdminHandler
+
+USERS_LIMIT = 500
+USER_ID = "([0-9a-f]{24})"  # accounts.users.new_user_id()
+
+
+class UsersPage(AdminHandler):
+    async def show(
+        self,
+        done: str = "",
+        account: str = "",
+        removed: Removed | None = None,
+        reset_link: str = "",
+    ) -> None:
+        """The users page; `done` says what was just done to the account named `account`."""
+        users = await self.ctx.accounts.users.listing(USERS_LIMIT + 1)
+        self.respond(
+            page="admin_users.html", users=users[:USERS_LIMIT], more=len(users) > USERS_LIMIT,
+            done=done, account=account, removed=removed, reset_link=reset_link,
+            reset_hours=RESET_HOURS,
+        )  # fmt: skip
+
+    async def target(self, user_id: str) -> User:
+        user = await self.ctx.accounts.users.get(user_id)
+        if user is None:
+            raise Refusal(404, "not_found", N_("no such user"))
+        return user
+
+
+class UsersHandler(UsersPage):
+    """GET /admin/users: the users table."""
+
+    async def get(self) -> None:
+        await self.show()
+
+
+class UserStatusHandler(UsersPage):
+    """POST /admin/users/<id>/disable and /enable."""
+
+    async def post(self, user_id: str, action: str) -> None:
+        user = await self.target(user_id)
+        await self.ctx.accounts.set_disabled(user, self.current_user, action == "disable")
+        await self.show(done=action + "d", account=user.username)
+
+
+class UserResetHandler(UsersPage):
+    """POST /admin/users/<id>/reset: a one-time password-reset link, shown this once."""
+
+    async def post(self, user_id: str) -> None:
+        user = await self.target(user_id)
+        token = await self.ctx.accounts.make_reset_link(user, self.current_user)
+        link = f"{self.base_url}/reset/{token}"
+        await self.show(done="reset", account=user.username, reset_link=link)
+
+
+class UserDeleteHandler(UsersPage):
+    """GET /admin/users/<id>/delete asks (keep or delete the images); POST deletes."""
+
+    async def get(self, user_id: str) -> None:
+        self.render("admin_user_delete.html", account=await self.target(user_id))
+
+    async def post(self, user_id: str) -> None:
+        user = await self.target(user_id)
+        choice = self.get_body_argument("images")
+        if choice not in ("keep", "delete"):
+            raise Refusal(
+                400, "malformed_request", N_("images is keep or delete, not {value}"),
+                value=choice,
+            )  # fmt: skip
+        removed = await self.ctx.accounts.delete_user(
+            user, self.current_user, keep_images=choice == "keep"
+        )
+        await self.show(done="deleted", account=user.username, removed=removed)
