@@ -273,13 +273,29 @@ class ImageRepository:
 
     async def totals(self, since: datetime) -> Totals:
         """How many images, their bytes, and how many were uploaded at or after `since`."""
-        pipeline = [{"$group": {"_id": None, "images": {"$sum": 1}, "bytes": {"$sum": "$size"}}}]
+        groups = await self.sums({}, by=None)
+        with unavailable_on_driver_error():
+            today = await self.collection.count_documents({"created_ms": {"$gte": millis(since)}})
+        images, size = groups.get(None, (0, 0))
+        return Totals(images, size, today)
+
+    async def sums(self, match: dict, by: str | None) -> dict:
+        """(images, bytes) of the records matching `match`, grouped by the field `by` (None:
+        all in one group, keyed None); a group with no records is absent. One aggregate."""
+        pipeline = [
+            {"$match": match},
+            {
+                "$group": {
+                    "_id": None if by is None else f"${by}",
+                    "images": {"$sum": 1},
+                    "bytes": {"$sum": "$size"},
+                }
+            },
+        ]
         with unavailable_on_driver_error():
             groups = await (await self.collection.aggregate(pipeline)).to_list()
-            today = await self.collection.count_documents({"created_ms": {"$gte": millis(since)}})
-        group = groups[0] if groups else {}
         # nx-27017 sums a field missing everywhere to null, MongoDB to 0.
-        return Totals(group.get("images") or 0, group.get("bytes") or 0, today)
+        return {g["_id"]: (g.get("images") or 0, g.get("bytes") or 0) for g in groups}
 
     async def delete_all(self) -> int:
         with unavailable_on_driver_error():
