@@ -151,12 +151,9 @@ class UploadService:
             stem = new_stem()
             name = stem + prepared.info.extension
             thumb_name = f"{stem}.thumb{prepared.thumbnail.extension}"
-            try:
-                await self.storage.put(name, prepared.data)
-            except FileExistsError:
+            if not await self._store((name, prepared.data), (thumb_name, prepared.thumbnail.data)):
                 continue
             try:
-                await self.storage.put(thumb_name, prepared.thumbnail.data)
                 record = ImageRecord(
                     name=name,
                     original_name=clean_original_name(original_name),
@@ -197,6 +194,28 @@ class UploadService:
     @staticmethod
     def token_matches(record: ImageRecord, token: str) -> bool:
         return hmac.compare_digest(record.delete_token_hash, hash_token(token))
+
+    async def _store(self, *files: tuple[str, bytes]) -> bool:
+        """Put `files` (name, bytes) side by side: with object storage an upload then waits
+        for one round trip, not one per file. False when a name is taken, after removing the
+        files this call wrote; on any other failure those are removed too."""
+        names = [name for name, _ in files]
+        try:
+            results = await asyncio.gather(
+                *(self.storage.put(name, data) for name, data in files), return_exceptions=True
+            )
+        except BaseException:  # cancelled: what each put did is unknown; the names are ours
+            await self._remove_files(*names)
+            raise
+        if all(result is None for result in results):
+            return True
+        await self._remove_files(
+            *(name for name, r in zip(names, results, strict=True) if r is None)
+        )
+        for result in results:
+            if result is not None and not isinstance(result, FileExistsError):
+                raise result
+        return False
 
     async def _remove_files(self, *names: str) -> None:
         for name in names:
