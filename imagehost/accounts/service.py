@@ -190,6 +190,11 @@ class Accounts:
         logger.info(f"password changed user={one_line(user.username)} sessions_ended={ended}")
         return ended
 
+    async def set_language(self, user: User, language: str) -> None:
+        """Keep `language` (one of LANGUAGES, or "" for none) as `user`'s own choice."""
+        if language != user.language:
+            await self.users.update(user.id, language=language)
+
     # -- sessions --------------------------------------------------------------------------
     def session_seconds(self, user: User) -> float:
         if user.is_admin:

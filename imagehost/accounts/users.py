@@ -40,6 +40,9 @@ class User:
     status: str = "active"
     created_ms: int = field(default_factory=now_ms)
     last_seen_ms: int = 0
+    # The language chosen with the switcher while signed in ("" = none chosen): it follows
+    # the user to every browser they sign in on.
+    language: str = ""
     # The admin whose password ADMIN_PASSWORD(_HASH) sets at every start.
     from_settings: bool = False
 
@@ -70,6 +73,7 @@ class User:
             "status": self.status,
             "created_ms": self.created_ms,
             "last_seen_ms": self.last_seen_ms,
+            "language": self.language,
             "from_settings": self.from_settings,
         }
 
@@ -83,6 +87,7 @@ class User:
             status=doc.get("status", "active"),
             created_ms=doc.get("created_ms", 0),
             last_seen_ms=doc.get("last_seen_ms", 0),
+            language=doc.get("language", ""),
             from_settings=doc.get("from_settings", False),
         )
 

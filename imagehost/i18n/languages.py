@@ -2,6 +2,7 @@
 catalogue) and which one a reader gets: their own choice, then Accept-Language, then the
 default."""
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -52,12 +53,10 @@ def supported(tag: str) -> str:
     return primary if primary in LANGUAGES else ""
 
 
-def choose_language(choice: str, accept_language: str, default: str) -> str:
-    """The reader's own choice when we speak it, else the first of Accept-Language that we
-    speak, else `default`."""
-    if supported(choice):
-        return supported(choice)
-    for tag in accepted(accept_language):
+def choose_language(choices: Sequence[str], accept_language: str, default: str) -> str:
+    """The first of the reader's own choices that we speak (the account's, then the
+    browser's cookie), else the first of Accept-Language that we speak, else `default`."""
+    for tag in (*choices, *accepted(accept_language)):
         if supported(tag):
             return supported(tag)
     return default

@@ -3,8 +3,11 @@ for CSP violations from before any of the page's scripts run, and the upload pag
 
 from playwright.sync_api import expect
 
+from tests.admin import ADMIN_PASSWORD
+
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "a browser's long password"
 
 # Recorded in the page before any of its scripts run (Playwright's init scripts are not
 # subject to the page's CSP).
@@ -25,6 +28,37 @@ def new_context(browser, stack, **options):
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(WATCH_PAGE)
     return context
+
+
+def invite_link(browser, stack) -> str:
+    """The admin makes an invite on the panel, in a browser of their own."""
+    context = new_context(browser, stack)
+    try:
+        page = context.new_page()
+        page.goto("/admin")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("form.login button[type=submit]")
+        page.click("#make-invite")
+        return page.locator("#invite-link").input_value()
+    finally:
+        context.close()
+
+
+def sign_up(page, link: str, username: str) -> None:
+    page.goto(link)
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.fill("#password2", PASSWORD)
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.locator(".signed-in")).to_have_text(f"Signed in as {username}")
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/signin")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("form.login button[type=submit]")
+    expect(page.locator(".signed-in")).to_have_count(1)
 
 
 def file(name: str, data: bytes, mime: str) -> dict:

@@ -8,35 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import images, sharex
-from tests.admin import ADMIN_PASSWORD
-from tests.browser.pages import cards, new_context, paste_an_image
+from tests.browser.pages import PASSWORD, cards, invite_link, new_context, paste_an_image, sign_up
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a browser's long password"
-
-
-def invite_link(browser, stack) -> str:
-    """The admin makes an invite on the panel, in a browser of their own."""
-    context = new_context(browser, stack)
-    try:
-        page = context.new_page()
-        page.goto("/admin")
-        page.fill("#password", ADMIN_PASSWORD)
-        page.click("form.login button[type=submit]")
-        page.click("#make-invite")
-        return page.locator("#invite-link").input_value()
-    finally:
-        context.close()
-
-
-def sign_up(page, link: str, username: str) -> None:
-    page.goto(link)
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.fill("#password2", PASSWORD)
-    page.get_by_role("button", name="Create the account").click()
-    expect(page.locator(".signed-in")).to_have_text(f"Signed in as {username}")
 
 
 def test_sign_up_by_invite_paste_and_see_it_from_a_second_browser(browser, stack, page, artifacts):

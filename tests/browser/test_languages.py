@@ -1,12 +1,13 @@
 """The page in Russian and English in Chromium: the browser's language, the switcher in the
-header (kept across reloads), and the scripts' messages in the page's language."""
+header (kept across reloads, and on the account: another browser signing in gets it), and the
+scripts' messages in the page's language."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import new_context
+from tests.browser.pages import invite_link, new_context, sign_in, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +47,33 @@ def test_a_russian_browser_gets_russian_and_the_switcher_turns_it(russian_page, 
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "ru")
+
+
+def test_a_signed_in_choice_is_kept_on_the_account(browser, stack, page, artifacts):
+    sign_up(page, invite_link(browser, stack), "Lena")  # an English browser
+    switcher(page).get_by_role("button", name="Русский").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    other = new_context(browser, stack, locale="en-US")  # another browser, asking for English
+    try:
+        second = other.new_page()
+        second.goto("/")
+        expect(second.locator("html")).to_have_attribute("lang", "en")
+        sign_in(second, "lena")
+        expect(second.locator("html")).to_have_attribute("lang", "ru")
+        second.goto("/account")
+        choice = second.locator("#account-language")
+        expect(choice).to_have_value("ru")
+        second.screenshot(path=str(artifacts / "language-account.png"), full_page=True)
+        choice.select_option("en")
+        second.get_by_role("button", name="Сохранить язык").click()
+        expect(second).to_have_url(re.compile(r"/account$"))
+        expect(second.locator("html")).to_have_attribute("lang", "en")
+        expect(choice).to_have_value("en")
+    finally:
+        other.close()
+    # The first browser's cookie says Russian, but the account now says English.
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def test_the_switcher_comes_back_to_the_same_page(russian_page):

@@ -22,21 +22,25 @@ def test_accept_language_is_read_in_order_of_preference(header, tags):
 
 
 @pytest.mark.parametrize(
-    ("choice", "header", "default", "language"),
+    ("choices", "header", "default", "language"),
     [
-        ("", "", "en", "en"),
-        ("", "", "ru", "ru"),
-        ("", "ru-RU,ru;q=0.9", "en", "ru"),
-        ("", "de-DE, ru;q=0.5", "en", "ru"),
-        ("", "de-DE, fr", "ru", "ru"),
-        ("en", "ru", "ru", "en"),
-        ("ru", "en", "en", "ru"),
-        ("xx", "ru", "en", "ru"),
-        ("", "EN-gb", "ru", "en"),
+        ((), "", "en", "en"),
+        (("", ""), "", "ru", "ru"),
+        (("", ""), "ru-RU,ru;q=0.9", "en", "ru"),
+        (("",), "de-DE, ru;q=0.5", "en", "ru"),
+        (("",), "de-DE, fr", "ru", "ru"),
+        (("en",), "ru", "ru", "en"),
+        (("ru",), "en", "en", "ru"),
+        (("xx",), "ru", "en", "ru"),
+        (("",), "EN-gb", "ru", "en"),
+        # The account's choice, then the cookie's: the first that we speak.
+        (("ru", "en"), "en", "en", "ru"),
+        (("", "ru"), "en", "en", "ru"),
+        (("xx", "en"), "ru", "ru", "en"),
     ],
 )
-def test_choice_then_browser_then_default(choice, header, default, language):
-    assert choose_language(choice, header, default) == language
+def test_choice_then_browser_then_default(choices, header, default, language):
+    assert choose_language(choices, header, default) == language
 
 
 def test_each_language_is_named_in_itself():

@@ -1,5 +1,5 @@
-"""The page in the reader's language: the switcher's cookie, then Accept-Language, then
-DEFAULT_LANGUAGE; <html lang> and Vary say which."""
+"""The page in the reader's language: the signed-in user's own choice, the switcher's cookie,
+then Accept-Language, then DEFAULT_LANGUAGE; <html lang> and Vary say which."""
 
 import dataclasses
 import html
@@ -9,7 +9,9 @@ import re
 import pytest
 
 from imagehost.web.app import make_app
+from imagehost.web.handlers.base import LANGUAGE_COOKIE
 from tests.images import multipart
+from tests.web.accounts import body, new_browser, reconfigure, sign_in, sign_up
 from tests.web.client import serving
 
 RUSSIAN = "Язык"  # the switcher's label, a message every page carries
@@ -153,3 +155,111 @@ async def test_error_pages_are_russian(client):
     response = await page(client, "/nothing", Accept="text/html", **{"Accept-Language": "ru"})
     assert "<h1>Ошибка 404</h1>" in response.body.decode()
     assert "такой страницы нет" in response.body.decode()
+
+
+# -- the choice on the account ---------------------------------------------------------------
+@pytest.fixture
+def open_site(ctx):
+    reconfigure(ctx, registration="open")
+    return ctx
+
+
+async def language_seen(browser, accept_language: str = "") -> str:
+    response = await browser.request("GET", "/", headers={"Accept-Language": accept_language})
+    assert varies_by_language(response)
+    return lang_of(response.body)
+
+
+async def saved_language(ctx, username: str = "alice") -> str:
+    return (await ctx.accounts.users.by_name(username)).language
+
+
+async def switch(browser, language: str, next_url: str = "/"):
+    response = await browser.request(
+        "POST", "/language", form={"language": language, "next": next_url}
+    )
+    assert response.code == 303
+    return response
+
+
+async def test_a_signed_in_choice_follows_the_user_to_another_browser(open_site, client):
+    first = await new_browser(client)
+    await sign_up(first, "alice")
+    await switch(first, "ru")
+    assert await saved_language(open_site) == "ru"
+    second = await new_browser(client)  # another browser, asking for English
+    assert await language_seen(second, "en") == "en"
+    response = await sign_in(second, "alice")
+    assert response.code == 303
+    assert second.cookies.get(LANGUAGE_COOKIE) == "ru"  # the sign-in set it
+    assert await language_seen(second, "en-GB,en;q=0.9") == "ru"
+    # The account's choice wins over this browser's cookie too (set elsewhere, say).
+    second.cookies[LANGUAGE_COOKIE] = "en"
+    assert await language_seen(second, "en") == "ru"
+    # Signed out, the browser keeps the language the sign-in gave it.
+    second.cookies[LANGUAGE_COOKIE] = "ru"
+    await second.request("POST", "/signout")
+    assert await language_seen(second, "en") == "ru"
+
+
+async def test_switching_back_is_saved_too(open_site, client):
+    first = await new_browser(client)
+    await sign_up(first, "alice")
+    await switch(first, "ru")
+    await switch(first, "en")
+    assert await saved_language(open_site) == "en"
+    second = await new_browser(client)
+    await sign_in(second, "alice")
+    assert await language_seen(second, "ru") == "en"
+
+
+async def test_a_choice_made_before_signing_up_is_kept_on_the_account(open_site, visitor):
+    await switch(visitor, "ru")
+    await sign_up(visitor, "alice")
+    assert await saved_language(open_site) == "ru"
+    assert await language_seen(visitor, "en") == "ru"
+
+
+async def test_an_account_without_a_choice_follows_cookie_then_browser(open_site, client):
+    browser = await new_browser(client)
+    await sign_up(browser, "alice")
+    assert await saved_language(open_site) == ""
+    assert LANGUAGE_COOKIE not in browser.cookies
+    assert await language_seen(browser, "ru") == "ru"
+    assert await language_seen(browser, "en") == "en"
+    browser.cookies[LANGUAGE_COOKIE] = "ru"
+    assert await language_seen(browser, "en") == "ru"
+
+
+async def test_the_anonymous_switcher_touches_no_account(open_site, client, visitor):
+    other = await new_browser(client)
+    await sign_up(other, "alice")
+    await switch(visitor, "ru")
+    assert visitor.cookies[LANGUAGE_COOKIE] == "ru"
+    assert await language_seen(visitor, "en") == "ru"
+    assert await saved_language(open_site) == ""
+    assert await language_seen(other, "en") == "en"
+
+
+async def test_forgetting_the_choice_gives_the_browser_its_say_again(open_site, client):
+    browser = await new_browser(client)
+    await sign_up(browser, "alice")
+    await switch(browser, "ru", "/account")
+    response = await switch(browser, "", "/account")
+    assert response.headers["Location"] == "/account"
+    assert await saved_language(open_site) == ""
+    assert LANGUAGE_COOKIE not in browser.cookies  # cleared
+    assert await language_seen(browser, "en") == "en"
+    assert await language_seen(browser, "ru") == "ru"
+
+
+async def test_the_account_page_shows_the_saved_language(open_site, client):
+    browser = await new_browser(client)
+    await sign_up(browser, "alice")
+    page = body(await browser.request("GET", "/account"))
+    assert re.search(r'<option value=""\s+selected>', page)
+    await switch(browser, "ru", "/account")
+    page = body(await browser.request("GET", "/account"))
+    assert re.search(r'<option value="ru" lang="ru"\s+selected>Русский</option>', page)
+    assert not re.search(r'<option value=""\s+selected>', page)
+    assert lang_of(page.encode()) == "ru"

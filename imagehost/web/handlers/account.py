@@ -11,11 +11,11 @@ from loguru import logger
 
 from ...accounts.sessions import SESSION_COOKIE
 from ...accounts.users import User
-from ...i18n.languages import N_
+from ...i18n.languages import LANGUAGES, N_
 from ...logsetup import one_line
 from ...ownership import adopt
 from ...refusal import Refusal
-from .base import OWNER_COOKIE, BaseHandler
+from .base import LANGUAGE_COOKIE, OWNER_COOKIE, BaseHandler
 from .clients import send_sharex, sharex_uploader
 from .pages import same_site_path
 
@@ -52,11 +52,20 @@ class AccountForm(BaseHandler):
         )  # fmt: skip
         if self.get_cookie(OWNER_COOKIE):
             self.clear_cookie(OWNER_COOKIE)  # a fresh anonymous id after signing out
+        await self.carry_language(user)
         if moved["images"]:
             self.set_signed_cookie(
                 MOVED_COOKIE, str(moved["images"]), expires_days=1, httponly=True,
                 samesite="Lax", secure=self.secure_cookies(),
             )  # fmt: skip
+
+    async def carry_language(self, user: User) -> None:
+        """The account's language becomes this browser's too (it stays after signing out);
+        an account without one takes the choice this browser made before signing in."""
+        if user.language in LANGUAGES:
+            self.keep_language(user.language)
+        elif (chosen := self.get_cookie(LANGUAGE_COOKIE, "")) in LANGUAGES:
+            await self.ctx.accounts.set_language(user, chosen)
 
 
 class SignInHandler(AccountForm):

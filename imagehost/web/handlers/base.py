@@ -29,6 +29,7 @@ OWNER_COOKIE = "owner"
 # The anonymous owner cookie is signed; it is both sent and accepted for ten years.
 OWNER_COOKIE_DAYS = 3650
 LANGUAGE_COOKIE = "lang"
+LANGUAGE_COOKIE_DAYS = 365
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -121,15 +122,26 @@ class BaseHandler(RequestHandler):
         return "text"
 
     def get_user_locale(self) -> tornado.locale.Locale:
-        """The one place the language is chosen: the switcher's cookie, Accept-Language, the
-        DEFAULT_LANGUAGE setting."""
+        """The one place the language is chosen: the signed-in user's own choice (it follows
+        them to every browser), the switcher's cookie, Accept-Language, DEFAULT_LANGUAGE."""
+        user = self.current_user
         return tornado.locale.get(
             choose_language(
-                self.get_cookie(LANGUAGE_COOKIE, ""),
+                (user.language if user else "", self.get_cookie(LANGUAGE_COOKIE, "")),
                 self.request.headers.get("Accept-Language", ""),
                 self.ctx.settings.default_language,
             )
         )
+
+    def keep_language(self, language: str) -> None:
+        """Keep the reader's choice in this browser's cookie ("" forgets it)."""
+        if not language:
+            self.clear_cookie(LANGUAGE_COOKIE)
+            return
+        self.set_cookie(
+            LANGUAGE_COOKIE, language, expires_days=LANGUAGE_COOKIE_DAYS, httponly=True,
+            samesite="Lax", secure=self.request.protocol == "https",
+        )  # fmt: skip
 
     def get_template_namespace(self) -> dict:
         namespace = super().get_template_namespace()

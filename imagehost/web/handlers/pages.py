@@ -3,9 +3,7 @@
 from ...database import DatabaseUnavailable
 from ...i18n.languages import LANGUAGES, N_
 from ...refusal import Refusal
-from .base import LANGUAGE_COOKIE, BaseHandler
-
-ONE_YEAR_DAYS = 365
+from .base import BaseHandler
 
 
 def same_site_path(url: str) -> str:
@@ -44,19 +42,20 @@ class DeleteByTokenHandler(BaseHandler):
 
 
 class LanguageHandler(BaseHandler):
-    """POST /language, the header's switcher: the reader's choice, kept in a cookie."""
+    """POST /language, the header's switcher (and the account page's choice): the reader's
+    language, kept in a cookie and, when signed in, on the account. "" forgets the choice:
+    Accept-Language decides again."""
 
-    def post(self) -> None:
+    async def post(self) -> None:
         language = self.get_body_argument("language", "")
-        if language not in LANGUAGES:
+        if language and language not in LANGUAGES:
             raise Refusal(
                 400, "unsupported_language", N_("no such language; this site speaks {languages}"),
                 languages=", ".join(LANGUAGES),
             )  # fmt: skip
-        self.set_cookie(
-            LANGUAGE_COOKIE, language, expires_days=ONE_YEAR_DAYS, httponly=True,
-            samesite="Lax", secure=self.request.protocol == "https",
-        )  # fmt: skip
+        if self.current_user is not None:
+            await self.ctx.accounts.set_language(self.current_user, language)
+        self.keep_language(language)
         self.redirect(same_site_path(self.get_body_argument("next", "/")), status=303)
 
 
