@@ -3,7 +3,10 @@
 `python -m bench.s3`: upload throughput of a 100 KB JPEG at concurrency 8 through nginx, then
 GETs of one stored image and of its thumbnail through nginx (from the folder, from the bucket
 with nginx's cache, from the bucket with S3_CACHE_SECONDS=0) at concurrency 8. The stacks run
-side by side; the measurements alternate between them. Beside each rate: the CPU time (user +
+side by side, each warmed up first; the measurements alternate between them for --rounds
+rounds (each round in the opposite order to the last), and a row gives each stack's median
+rate and the median of the rounds' ratios (a ratio compares runs seconds apart, so a change
+in the machine's load between rounds moves it less). Beside each rate: the CPU time (user +
 system) per request of the processes involved (the app and its database, nginx, and where each
 request reaches the bucket the gateway's three daemons, idle work included), steadier than
 rates on a loaded machine, and the 1-minute load average at the row's end.
@@ -20,6 +23,7 @@ from bench.common import (
     bench_image,
     clear_images,
     cpu_seconds,
+    median,
     print_table,
     process_tree,
     require_tools,
@@ -43,50 +47,69 @@ UNCACHED = {"S3_CACHE_SECONDS": "0"}
 
 
 class Runs:
-    """The best rate of each stack over its runs, and its CPU time per request over all; the
-    gateway's daemons count for the stacks named in `gateway` (those that reach it on every
-    request: its idle CPU would swamp a cached GET's)."""
+    """Each stack's rates over its runs, and its CPU time per request by process: the app (with
+    its database), nginx, and the gateway's daemons for the stacks named in `gateway` (those
+    that reach it on every request: its idle CPU would swamp a cached GET's)."""
 
     def __init__(self, rgw: CephRGW, seconds: float, gateway: set[str]) -> None:
         self.rgw = rgw
         self.seconds = seconds
         self.gateway = gateway
-        self.best: dict[str, float] = defaultdict(float)
-        self.cpu: dict[str, float] = defaultdict(float)
+        self.rates: dict[str, list[float]] = defaultdict(list)
+        self.cpu: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.done: dict[str, int] = defaultdict(int)
 
     def run(self, name: str, stack: LocalStack, path: str, what: str, **load) -> None:
-        pids = process_tree(stack.app.pid) + process_tree(stack.nginx.pid)
+        processes = {"app": process_tree(stack.app.pid), "nginx": process_tree(stack.nginx.pid)}
         if name in self.gateway:
-            pids += self.rgw.pids()
-        before = cpu_seconds(pids)
+            processes["gateway"] = self.rgw.pids()
+        before = {group: cpu_seconds(pids) for group, pids in processes.items()}
         result = run_load(
             f"{stack.url}/{path}", connections=CONCURRENCY, seconds=self.seconds, **load
         ).check(f"{what} ({name})")
-        self.cpu[name] += cpu_seconds(pids) - before
+        for group, pids in processes.items():
+            self.cpu[name][group] += cpu_seconds(pids) - before[group]
         self.done[name] += result.ok
-        self.best[name] = max(self.best[name], result.rate)
+        self.rates[name].append(result.rate)
         wait_settled()
 
-    def row(self, what: str, name: str, unit: str, target: float | None) -> list:
+    def ratio(self, name: str) -> float:
+        """The median over rounds of `name`'s rate to local storage's in the same round."""
+        return median([a / b for a, b in zip(self.rates[name], self.rates["local"], strict=True)])
+
+    def cpu_per_request(self, name: str, unit: str) -> str:
+        """CPU per request in total and by process, in ms (2 decimals) or µs (whole)."""
+        scale, digits = (1000, 2) if unit == "ms" else (1_000_000, 0)
+        each = {group: scale * used / self.done[name] for group, used in self.cpu[name].items()}
+        shown = ", ".join(f"{group} {value:.{digits}f}" for group, value in each.items())
+        return f"{sum(each.values()):.{digits}f} {unit} ({shown})"
+
+    def row(self, what: str, name: str, unit: str, target: float | None, cpu_unit: str) -> list:
         """`name` beside local storage, with the 1-minute load average now."""
-        ratio = self.best[name] / self.best["local"]
+        ratio = self.ratio(name)
         verdict = "none"
         if target is not None:
             verdict = f"{'holds' if ratio >= target else 'MISSED'} (>= {target})"
-        per_op = [1000 * self.cpu[n] / self.done[n] for n in ("local", name)]
+        cpu = [self.cpu_per_request(n, cpu_unit) for n in ("local", name)]
         load = f"{os.getloadavg()[0]:.1f}"
-        rates = [self.best["local"], self.best[name]]
-        return [what, *rates, unit, f"{ratio:.2f}", verdict, *per_op, load]
+        rates = [median(self.rates["local"]), median(self.rates[name])]
+        return [what, *rates, unit, f"{ratio:.2f}", verdict, *cpu, load]
+
+
+def in_rounds(names: list[str], rounds: int) -> list[str]:
+    """`names` `rounds` times, every other round reversed: A B C, C B A, A B C..."""
+    return [name for r in range(rounds) for name in (names if r % 2 == 0 else names[::-1])]
 
 
 def main() -> None:
-    args = arguments(__doc__, seconds=8)
+    args = arguments(__doc__, seconds=8, extra=rounds_option)
+    rounds = 1 if args.quick else args.rounds
     require_tools()
     subprocess.run([str(ROOT / "scripts" / "ceph-rgw.sh"), "install"], check=True)
     size, max_bytes = ((128, 96), 6_000) if args.quick else ((1024, 768), 100_000)
     data, filename = bench_image(size, max_bytes)
     body, ctype = upload_body(data, filename)
+    warm_up = min(2, args.seconds)
     rows = []
     with scratch("s3") as var, CephRGW(var / "rgw") as rgw:
         config = rgw.config("bench")
@@ -98,43 +121,51 @@ def main() -> None:
             app_stack(var / "s3-uncached", {**env, **rgw.env(config), **UNCACHED}) as uncached,
         ):
             stacks = {"local": local, "s3": s3}
+            posts = {"body": body, "content_type": ctype, "expect": 201}
             for stack in stacks.values():  # warm up: imports, connections, the gateway's pools
-                run_load(
-                    f"{stack.url}/upload", connections=2, seconds=min(2, args.seconds),
-                    body=body, content_type=ctype, expect=201,
-                )  # fmt: skip
+                run_load(f"{stack.url}/upload", connections=2, seconds=warm_up, **posts)
             uploads = Runs(rgw, args.seconds, gateway={"s3"})
-            for name in ("local", "s3") if args.quick else ("local", "s3", "s3", "local"):
-                uploads.run(
-                    name, stacks[name], "upload", "upload",
-                    body=body, content_type=ctype, expect=201,
-                )  # fmt: skip
+            for name in in_rounds(list(stacks), rounds):
+                uploads.run(name, stacks[name], "upload", "upload", **posts)
                 if name == "local":
                     clear_images(stacks[name])
-            rows.append(uploads.row("upload 100 KB JPEG", "s3", "uploads/s", UPLOAD_TARGET))
+            rows.append(uploads.row("upload 100 KB JPEG", "s3", "uploads/s", UPLOAD_TARGET, "ms"))
 
             stacks["s3 uncached"] = uncached
             stored = {name: upload(stack, data) for name, stack in stacks.items()}
-            order = ["local", "s3", "s3 uncached"]
             for what, key in (("GET the image", "path"), ("GET its thumbnail", "thumbnail_url")):
+                paths = {
+                    name: answer[key].split("://", 1)[-1].split("/", 1)[1]
+                    for name, answer in stored.items()
+                }
+                for name, stack in stacks.items():  # warm up: nginx's cache, the page cache
+                    run_load(f"{stack.url}/{paths[name]}", connections=CONCURRENCY, seconds=1)
                 served = Runs(rgw, args.seconds, gateway={"s3 uncached"})
-                for name in order if args.quick else order + order[::-1]:
-                    path = stored[name][key].split("://", 1)[-1].split("/", 1)[1]
-                    served.run(name, stacks[name], path, what)
+                for name in in_rounds(list(stacks), rounds):
+                    served.run(name, stacks[name], paths[name], what)
                 for name, how, target in (
                     ("s3", "nginx's cache", SERVE_TARGET),
                     ("s3 uncached", "no cache", None),
                 ):
-                    rows.append(served.row(f"{what} through nginx, {how}", name, "req/s", target))
+                    rows.append(
+                        served.row(f"{what} through nginx, {how}", name, "req/s", target, "µs")
+                    )
     print_table(
         f"Object storage (Ceph RGW) beside local storage, concurrency {CONCURRENCY}, "
-        f"{args.seconds:g} s per run, best of {1 if args.quick else 2}",
+        f"{args.seconds:g} s per run, rounds: {rounds} (alternating order); median rates, "
+        "median of the rounds' ratios",
         [
             "measure", "local", "s3", "unit", "s3 / local", "target",
-            "CPU ms/request local", "CPU ms/request s3", "load",
+            "CPU per request local", "CPU per request s3", "load",
         ],
         rows,
     )  # fmt: skip
+
+
+def rounds_option(parser) -> None:
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each stack, alternating (--quick: 1)"
+    )
 
 
 if __name__ == "__main__":
