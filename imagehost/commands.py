@@ -43,6 +43,9 @@ async def _restore(settings: Settings, path: Path, replace: bool) -> int:
     async with build_context(settings) as ctx:
         await wait_for_database(ctx.repo, wait=10)
         report = await restore(path, ctx.repo, ctx.storage, replace=replace, say=_say)
+        # The restored admin account takes its password from the settings again, as at a
+        # start-up (or is made anew when the backup's admin had another name).
+        await ctx.accounts.prepare()
     logger.info(
         f"restore from {path.name}: {report.records_added} records added, "
         f"{report.files_written} files written"

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 __all__ = [
@@ -64,6 +65,14 @@ def unavailable_on_driver_error() -> Iterator[None]:
         raise
     except PyMongoError as exc:
         raise DatabaseUnavailable(str(exc)) from exc
+
+
+async def create_indexes(collection: AsyncCollection, specs: list[dict]) -> None:
+    """Create the indexes declared as `specs` ({"key": ..., "name": ..., options}): the one
+    form every collection declares its indexes in, which backups also describe."""
+    for spec in specs:
+        options = {k: v for k, v in spec.items() if k != "key"}
+        await collection.create_index(list(spec["key"].items()), **options)
 
 
 @dataclass(frozen=True)
@@ -137,9 +146,7 @@ class ImageRepository:
 
     async def ensure_indexes(self) -> None:
         """Create the declared indexes (the data migrations are migrations.py's)."""
-        for spec in INDEXES:
-            options = {k: v for k, v in spec.items() if k != "key"}
-            await self.collection.create_index(list(spec["key"].items()), **options)
+        await create_indexes(self.collection, INDEXES)
 
     async def add_missing_sort_keys(self) -> int:
         """Give created_ms to records that lack it (from a foreign dump); returns how many."""

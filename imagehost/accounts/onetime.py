@@ -6,8 +6,12 @@ import secrets
 
 from pymongo import ASCENDING, AsyncMongoClient
 
-from ..database import unavailable_on_driver_error
+from ..database import create_indexes, unavailable_on_driver_error
 from .users import from_ms, now_ms
+
+# The indexes of a collection of one-time links, declared once: ensure_indexes() creates them
+# and backups describe them. The TTL index removes a link when its time is up.
+INDEXES = [{"key": {"expires_at": ASCENDING}, "name": "expires_ttl", "expireAfterSeconds": 0}]
 
 
 def new_secret() -> tuple[str, str]:
@@ -45,9 +49,7 @@ class OneTimeLinks:
 
     async def ensure_indexes(self) -> None:
         with unavailable_on_driver_error():
-            await self.collection.create_index(
-                [("expires_at", ASCENDING)], name="expires_ttl", expireAfterSeconds=0
-            )
+            await create_indexes(self.collection, INDEXES)
 
     async def _make(self, seconds: float, **fields) -> str:
         """A new link's secret (not stored) for a document of `fields`."""

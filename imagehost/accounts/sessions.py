@@ -3,11 +3,15 @@ TTL index (and checked on every read, as the TTL monitor runs once a minute)."""
 
 from pymongo import ASCENDING, AsyncMongoClient
 
-from ..database import unavailable_on_driver_error
+from ..database import create_indexes, unavailable_on_driver_error
 from .onetime import live, new_expiring, secret_hash
 
 SESSIONS = "sessions"
 SESSION_COOKIE = "imagehost_session"
+INDEXES = [
+    {"key": {"expires_at": ASCENDING}, "name": "expires_ttl", "expireAfterSeconds": 0},
+    {"key": {"user_id": ASCENDING}, "name": "user_id"},
+]
 
 
 class SessionStore:
@@ -16,10 +20,7 @@ class SessionStore:
 
     async def ensure_indexes(self) -> None:
         with unavailable_on_driver_error():
-            await self.collection.create_index(
-                [("expires_at", ASCENDING)], name="expires_ttl", expireAfterSeconds=0
-            )
-            await self.collection.create_index([("user_id", ASCENDING)], name="user_id")
+            await create_indexes(self.collection, INDEXES)
 
     async def create(self, user_id: str, seconds: float) -> str:
         """A new session for `user_id`; returns the id to put in the cookie (never stored)."""

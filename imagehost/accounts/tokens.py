@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING, AsyncMongoClient
 
-from ..database import unavailable_on_driver_error
+from ..database import create_indexes, unavailable_on_driver_error
 from .onetime import secret_hash
 from .users import from_ms, now_ms
 
@@ -17,6 +17,11 @@ TOKEN_PREFIX = "ih_"
 MAX_NAME = 100
 # Last used is written at most this often per token, not on every request.
 USED_EVERY_MS = 60 * 1000
+# Declared once: ensure_indexes() creates them and backups describe them.
+INDEXES = [
+    {"key": {"user_id": ASCENDING, "created_ms": ASCENDING}, "name": "user_created"},
+    {"key": {"public_id": ASCENDING}, "name": "public_id", "unique": True},
+]
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,7 @@ class TokenStore:
 
     async def ensure_indexes(self) -> None:
         with unavailable_on_driver_error():
-            await self.collection.create_index(
-                [("user_id", ASCENDING), ("created_ms", ASCENDING)], name="user_created"
-            )
-            await self.collection.create_index(
-                [("public_id", ASCENDING)], name="public_id", unique=True
-            )
+            await create_indexes(self.collection, INDEXES)
 
     async def create(self, user_id: str, name: str) -> tuple[str, ApiToken]:
         """A new token for `user_id`: the secret (shown once, never stored) and its record."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 from pymongo import ASCENDING, AsyncMongoClient
 
-from ..database import unavailable_on_driver_error
+from ..database import create_indexes, unavailable_on_driver_error
 
 USERS = "users"
 ROLES = ("user", "admin")
@@ -15,6 +15,8 @@ STATUSES = ("active", "disabled")
 OWNER_PREFIX = "user:"
 # The owner of what nobody owns: API uploads without a token, what a deleted account left.
 NOBODY = ""
+# Declared once: ensure_indexes() creates them and backups describe them.
+INDEXES = [{"key": {"username_key": ASCENDING}, "name": "username_unique", "unique": True}]
 
 
 def now_ms() -> int:
@@ -104,9 +106,7 @@ class UserRepository:
 
     async def ensure_indexes(self) -> None:
         with unavailable_on_driver_error():
-            await self.collection.create_index(
-                [("username_key", ASCENDING)], name="username_unique", unique=True
-            )
+            await create_indexes(self.collection, INDEXES)
 
     async def insert(self, user: User) -> None:
         """Add an account; raises DuplicateKeyError when the name is taken (in any case)."""
@@ -150,6 +150,12 @@ class UserRepository:
     async def active_admins(self) -> int:
         with unavailable_on_driver_error():
             return await self.collection.count_documents({"role": "admin", "status": "active"})
+
+    async def settings_admins(self) -> list[User]:
+        """The admin accounts that ADMIN_PASSWORD(_HASH) made (one; more after a rename)."""
+        with unavailable_on_driver_error():
+            docs = await self.collection.find({"from_settings": True}).to_list(100)
+        return [User.from_document(doc) for doc in docs]
 
     async def admin_exists(self) -> bool:
         with unavailable_on_driver_error():

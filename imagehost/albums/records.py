@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from ..database import millis, unavailable_on_driver_error
+from ..database import create_indexes, millis, unavailable_on_driver_error
 
 ALBUMS = "albums"
 MEMBERS = "album_images"
@@ -83,9 +83,7 @@ class AlbumRepository:
 
     async def ensure_indexes(self) -> None:
         for collection in (self.albums, self.members):
-            for spec in INDEXES[collection.name]:
-                options = {k: v for k, v in spec.items() if k != "key"}
-                await collection.create_index(list(spec["key"].items()), **options)
+            await create_indexes(collection, INDEXES[collection.name])
 
     # -- albums ----------------------------------------------------------------------------
     async def insert(self, album: AlbumRecord) -> None:

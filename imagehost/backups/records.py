@@ -8,12 +8,23 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.errors import BulkWriteError
 
+from ..accounts import invites, onetime, tokens, users
 from ..albums.records import INDEXES as ALBUM_INDEXES
-from ..database import INDEXES, ImageRepository, unavailable_on_driver_error
+from ..database import INDEXES, ImageRepository, create_indexes, unavailable_on_driver_error
 
 # The collections a backup carries beside `images`, with their indexes: records that name no
-# files of their own (albums and their memberships), dumped whole and restored as they are.
-SIDE_COLLECTIONS: dict[str, list[dict]] = {**ALBUM_INDEXES}
+# files of their own, dumped whole and restored as they are. The albums and their memberships;
+# the accounts (password hashes), their API tokens (hashes too) and the pending invites (their
+# TTL index with them). Sessions, password-reset links and sign-in failures stay out: a restore
+# signs everyone out, as a session ended since the backup (signed out, by a password change or
+# a disabled account) must not come back, nor a reset link used or replaced since; and
+# failures count for minutes only.
+SIDE_COLLECTIONS: dict[str, list[dict]] = {
+    **ALBUM_INDEXES,
+    users.USERS: users.INDEXES,
+    tokens.API_TOKENS: tokens.INDEXES,
+    invites.INVITES: onetime.INDEXES,
+}
 _DUPLICATE_KEY = 11000
 
 
@@ -89,6 +100,12 @@ class RawCollection:
             async with cursor:
                 async for batch in cursor:
                     yield batch
+
+    async def ensure_indexes(self) -> None:
+        """The collection's declared indexes, before documents are added: a document that
+        another one already holds the unique key of is not added twice."""
+        with unavailable_on_driver_error():
+            await create_indexes(self.collection, SIDE_COLLECTIONS[self.name])
 
     async def add(self, raw_docs: list[bytes]) -> int:
         """Insert the documents not there yet (by _id, or by a unique key); how many were."""

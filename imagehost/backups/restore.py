@@ -16,6 +16,7 @@ import bson
 from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
+from ..accounts.users import USERS, UserRepository, username_key
 from ..database import COLLECTION, ImageRepository, record_files
 from ..migrations import prepare_database
 from ..storage import NAME_PATTERN, Readable, Storage
@@ -385,7 +386,8 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
             ) from None
     report.records_present = present
     await prepare_database(repo)
-    # After the indexes: a membership already there under another _id is not added twice.
+    if not replace:
+        report.notes.extend(await _settings_admin_gives_way(plan, repo))
     for name in SIDE_COLLECTIONS:
         report.collections_added[name] = await _restore_side(plan, repo, name, replace)
     found = 0
@@ -413,6 +415,9 @@ async def _restore_side(plan: _Plan, repo: ImageRepository, name: str, replace: 
     collection = RawCollection(repo.client, repo.db_name, name)
     if replace:
         await collection.delete_all()
+    # Before the documents: one already there under another _id (a membership, an account's
+    # name) is not added twice.
+    await collection.ensure_indexes()
     documents = plan.side_documents(name)
 
     def take() -> list[bytes]:
@@ -422,6 +427,30 @@ async def _restore_side(plan: _Plan, repo: ImageRepository, name: str, replace: 
     while batch := await _in_thread(take):
         added += await collection.add(batch)
     return added
+
+
+async def _settings_admin_gives_way(plan: _Plan, repo: ImageRepository) -> list[str]:
+    """The admin account made from the settings (by a start-up before this restore) gives way
+    to the backup's admin of the same name under another id, which owns the backup's images,
+    albums and tokens; the restore command sets its password from the settings again."""
+    theirs = await _in_thread(_settings_admins_of, plan)
+    users = UserRepository(repo.client, repo.db_name)
+    notes = []
+    for user in await users.settings_admins():
+        if theirs.get(username_key(user.username), user.id) != user.id:
+            await users.delete(user.id)
+            notes.append(f"the admin account {user.username} is the backup's (made before it)")
+    return notes
+
+
+def _settings_admins_of(plan: _Plan) -> dict[str, object]:
+    """The backup's admin accounts made from the settings: their name's key, and their id."""
+    found = {}
+    for raw in plan.side_documents(USERS):
+        doc = bson.decode(raw)
+        if doc.get("from_settings") is True and isinstance(doc.get("username_key"), str):
+            found[doc["username_key"]] = doc["_id"]
+    return found
 
 
 def _compare_files(plan: _Plan, storage: Storage) -> tuple[list[str], set[str]]:

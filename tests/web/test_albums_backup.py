@@ -14,6 +14,11 @@ SIDES = ("albums", "album_images")
 AWARE = CodecOptions(tz_aware=True)
 
 
+def sides_of(counts: dict[str, int]) -> dict[str, int]:
+    """The albums' counts of a restore report (the accounts have their own tests)."""
+    return {name: counts[name] for name in SIDES}
+
+
 async def side_documents(ctx) -> dict[str, list[dict]]:
     database = ctx.repo.client[ctx.settings.mongodb_db]
     return {name: await database[name].find({}).sort("_id", 1).to_list() for name in SIDES}
@@ -61,8 +66,8 @@ async def test_a_round_trip_brings_the_albums_back_in_order(ctx, visitor, strang
     assert (await stranger.get(f"/a/{share}")).code == 404
 
     report = await restore(path, ctx.repo, ctx.storage)
-    assert report.collections == {"albums": 2, "album_images": 4}
-    assert report.collections_added == {"albums": 2, "album_images": 4}
+    assert sides_of(report.collections) == {"albums": 2, "album_images": 4}
+    assert sides_of(report.collections_added) == {"albums": 2, "album_images": 4}
     assert await side_documents(ctx) == before
     assert await album_names(ctx, trip) == [names[2], names[0], names[1]]
     assert (await stranger.get(f"/a/{share}")).code == 200
@@ -71,7 +76,7 @@ async def test_a_round_trip_brings_the_albums_back_in_order(ctx, visitor, strang
     assert zipped.code == 200 and len(zipped.body) > 3 * 100
 
     again = await restore(path, ctx.repo, ctx.storage)
-    assert again.collections_added == {"albums": 0, "album_images": 0}
+    assert sides_of(again.collections_added) == {"albums": 0, "album_images": 0}
     assert await side_documents(ctx) == before
 
 
@@ -82,6 +87,6 @@ async def test_replace_makes_the_albums_exactly_the_backups(ctx, visitor, two_al
     later = await make_album(visitor, "Made after the backup")
     await visitor.request("POST", f"/albums/{trip}/delete", form={})
     report = await restore(path, ctx.repo, ctx.storage, replace=True)
-    assert report.collections_added == {"albums": 2, "album_images": 4}
+    assert sides_of(report.collections_added) == {"albums": 2, "album_images": 4}
     assert await side_documents(ctx) == before
     assert await ctx.albums.albums.get(later) is None

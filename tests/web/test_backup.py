@@ -219,9 +219,10 @@ async def test_the_archive_passes_the_independent_reader_and_the_manifest_is_rig
 
     parsed = parse_archive(contents["mongodump.archive.gz"])  # checks every CRC
     namespace = f"{ctx.settings.mongodb_db}.images"
-    sides = [f"{ctx.settings.mongodb_db}.{name}" for name in ("albums", "album_images")]
-    assert list(parsed.metadata) == [namespace, *sides] and parsed.crcs[namespace] != 0
-    assert all(parsed.documents.get(side, []) == [] for side in sides)  # no albums made
+    albums = [f"{ctx.settings.mongodb_db}.{name}" for name in ("albums", "album_images")]
+    accounts = [f"{ctx.settings.mongodb_db}.{name}" for name in ("users", "api_tokens", "invites")]
+    assert list(parsed.metadata) == [namespace, *albums, *accounts] and parsed.crcs[namespace] != 0
+    assert all(parsed.documents.get(side, []) == [] for side in albums)  # no albums made
     assert parsed.documents[namespace] == await raw_records(ctx)
     assert parsed.prelude[0]["size"] == sum(len(d) for d in parsed.documents[namespace])
     indexes = {i["name"]: i for i in parsed.metadata[namespace]["indexes"]}
