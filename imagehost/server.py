@@ -7,7 +7,6 @@ embedded.py's.
 import asyncio
 import os
 import secrets
-import signal
 import sys
 import time
 import zlib
@@ -16,9 +15,10 @@ import tornado.netutil
 from loguru import logger
 from tornado.httpserver import HTTPServer
 
+from . import stopsignals
 from .accounts.service import CLOSED_MESSAGE
 from .consistency import check_consistency, log_report
-from .context import build_context
+from .context import AppContext, build_context
 from .database import DatabaseUnavailable
 from .embedded import database_for
 from .logsetup import setup_logging
@@ -47,29 +47,44 @@ def cookie_secret(settings: Settings) -> str:
 
 
 async def startup_check(settings: Settings) -> None:
-    """Run the consistency check in report mode and log it: once, before any worker serves."""
+    """Run the consistency check in report mode and log it: once, before any worker serves;
+    a stop signal ends it."""
+    stop = stopsignals.watch()
     async with build_context(settings) as ctx:
-        if settings.s3:
-            try:
-                await ctx.storage.check()
-            except StorageError as exc:
-                raise SettingsError(str(exc)) from None
-        await wait_for_database(ctx.repo)
-        await ctx.accounts.prepare()
+        await stopsignals.unless_stopped(check_once(settings, ctx), stop)
+
+
+async def check_once(settings: Settings, ctx: AppContext) -> None:
+    if settings.s3:
         try:
-            report = await check_consistency(ctx.repo, ctx.storage)
-        except DatabaseUnavailable as exc:
-            logger.warning(f"consistency check skipped: the database is unavailable ({exc})")
-            return
-        log_report(report)
+            await ctx.storage.check()
+        except StorageError as exc:
+            raise SettingsError(str(exc)) from None
+    await wait_for_database(ctx.repo)
+    await ctx.accounts.prepare()
+    try:
+        report = await check_consistency(ctx.repo, ctx.storage)
+    except DatabaseUnavailable as exc:
+        logger.warning(f"consistency check skipped: the database is unavailable ({exc})")
+        return
+    log_report(report)
+
+
+async def ready(ctx: AppContext) -> None:
+    """What a worker waits for before it serves: the database, prepared."""
+    await wait_for_database(ctx.repo)
+    if not await ctx.accounts.admin_exists():
+        logger.warning(CLOSED_MESSAGE)
 
 
 async def serve(settings: Settings, sockets: list, secret: str) -> None:
-    """Serve on `sockets` until SIGTERM/SIGINT, then drain in-flight requests and close."""
+    """Serve on `sockets` until SIGTERM/SIGINT, then drain in-flight requests and close; a stop
+    during start-up ends the start-up at its next await."""
+    stop = stopsignals.watch()
     async with build_context(settings) as ctx:
-        await wait_for_database(ctx.repo)
-        if not await ctx.accounts.admin_exists():
-            logger.warning(CLOSED_MESSAGE)
+        if not await stopsignals.unless_stopped(ready(ctx), stop):
+            logger.info("stopped during start-up")
+            return
         app = make_app(ctx, secret)
         server = HTTPServer(
             app, xheaders=True, max_body_size=settings.max_body_bytes, idle_connection_timeout=60
@@ -81,10 +96,6 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
             f"app listening on {settings.host}:{settings.port} pid={os.getpid()} "
             f"zlib={zlib.ZLIB_RUNTIME_VERSION}"
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         logger.info("stopping: no new requests, finishing those in flight")
         server.stop()
@@ -99,7 +110,7 @@ async def serve(settings: Settings, sockets: list, secret: str) -> None:
 
 def check_at_start(settings: Settings) -> int:
     try:
-        asyncio.run(startup_check(settings))
+        stopsignals.run(startup_check(settings))
     except SettingsError as exc:
         logger.error(str(exc))
         return 1
@@ -118,12 +129,16 @@ def in_child(job) -> int:
         finally:
             logger.complete()
             os._exit(code)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    stopsignals.waiting_for(pid)
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    finally:
+        stopsignals.waiting_for(None)
 
 
 def run_worker(settings: Settings, sockets: list, secret: str) -> int:
     try:
-        asyncio.run(serve(settings, sockets, secret))
+        stopsignals.run(serve(settings, sockets, secret))
     except SettingsError as exc:
         logger.error(str(exc))
         return 1
@@ -143,6 +158,9 @@ def settings_or_none(command: str) -> Settings | None:
 
 def main() -> int:
     """`serve`: exit status 0 after a clean stop, 1 when it could not serve, 2 on a bad setting."""
+    # Till a loop or the supervisor takes them, a stop is noted, then honoured where it is safe:
+    # killed at once, the app could leave its start-up check running, holding the port.
+    stopsignals.note_stops()
     settings = settings_or_none("imagehost")
     if settings is None:
         return 2
@@ -156,6 +174,8 @@ def main() -> int:
             secret = cookie_secret(settings)
             if in_child(lambda: check_at_start(settings)) != 0:
                 return 1
+            if stopsignals.noted():
+                return 0
             if settings.workers == 1:
                 return run_worker(settings, sockets, secret)
             return supervise(

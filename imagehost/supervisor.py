@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from loguru import logger
 
+from . import stopsignals
+
 _PR_SET_PDEATHSIG = 1
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def stop_with_parent(parent: int) -> None:
@@ -23,14 +24,6 @@ def stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _stop_starting_worker(signum, frame) -> None:
-    """A stop signal that reaches a worker before its event loop handles them (at start-up)
-    ends it through an exception, not the default action: killed outright, it could die
-    holding the lock of the log's queue, which it shares with the other workers, and hang
-    them at their next log line."""
-    raise SystemExit(128 + signum)
-
-
 def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
     """Fork `workers` processes that each run `work()` (its result is their exit status);
     forward SIGTERM/SIGINT; restart crashes."""
@@ -42,25 +35,33 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
         # A stop signal that reached a new child before it reset its handlers would be lost
         # (Python clears its pending signals after a fork) and leave a worker that never stops;
         # blocked, it waits in the kernel until the child's own handler can take it.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                signal.signal(signal.SIGTERM, _stop_starting_worker)
-                signal.signal(signal.SIGINT, _stop_starting_worker)
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                stop_with_parent(supervisor)
-                code = work()
-            except SystemExit as exc:
-                code = exc.code
-            except BaseException:
-                # The log may be a queue that os._exit() cuts off: stderr keeps the reason.
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        children[pid] = slot
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stopsignals.STOP_SIGNALS)
+        try:
+            if stopping:  # a stop came while a worker was being restarted: none is started
+                return
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    # The worker's loop takes its stop signals once it runs; till then noted.
+                    stopsignals.note_stops()
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                    stop_with_parent(supervisor)
+                    code = work()
+                except SystemExit as exc:
+                    code = exc.code
+                except BaseException:
+                    # The log may be a queue that os._exit() cuts off: stderr keeps the reason.
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+            children[pid] = slot
+            # Python runs a handler a little after its signal came, so `forward` may have run
+            # after the check above yet before this worker was in `children`.
+            if stopping:
+                stopsignals.pass_on(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def forward(signum, frame) -> None:
         nonlocal stopping
@@ -70,13 +71,12 @@ def supervise(workers: int, sockets: list, work: Callable[[], int]) -> int:
         for sock in sockets:
             sock.close()
         for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            stopsignals.pass_on(pid)
 
-    for signum in _STOP_SIGNALS:
+    for signum in stopsignals.STOP_SIGNALS:
         signal.signal(signum, forward)
+    if stopsignals.noted():  # before `forward` could take it
+        forward(signal.SIGTERM, None)
     for slot in range(workers):
         spawn(slot)
     status = 0

@@ -21,6 +21,7 @@ from PIL import Image
 from imagehost.dev.devstack import free_port
 from imagehost.embedded import EmbeddedMongo
 from imagehost.images.check import decode_image
+from imagehost.settings import prepare_folders
 from imagehost.storage import NAME_PATTERN
 from tests import images
 from tests.cli import run_imagehost
@@ -359,6 +360,51 @@ def test_sigterm_finishes_the_upload_in_flight_refuses_new_ones_and_exits_0(own_
     log = (stack.settings.logs_dir / "app.log").read_text()
     assert "stopping: no new requests, finishing those in flight" in log
     assert "| stopped" in log
+
+
+def test_sigterm_while_the_start_up_check_waits_for_the_database_stops_the_app_at_once(tmp_path):
+    # Nothing listens on the database's port: the start-up check waits for it (30 s).
+    env = stack_env(
+        tmp_path / "var", MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}/", DB_TIMEOUT_MS="300"
+    )
+    stack = start_stack(env)
+    prepare_folders(stack.settings)
+    app = subprocess.Popen(
+        stack.app_command, env=stack.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    log = stack.settings.logs_dir / "app.log"
+    try:
+        eventually(lambda: log.exists() and "database not reachable yet" in log.read_text(), 30)
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(15) == 0
+        # Nothing of it is left (its start-up check's process held the port, waiting forever).
+        eventually(lambda: not _group_alive(app.pid), timeout=10)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", stack.app_port))
+    finally:
+        if _group_alive(app.pid):
+            os.killpg(app.pid, signal.SIGKILL)
+        app.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return any(
+        not _gone(int(stat.parent.name))
+        for stat in Path("/proc").glob("[0-9]*/stat")
+        if _pgid(stat) == pgid
+    )
+
+
+def _pgid(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # -- 200 at once ----------------------------------------------------------------------------
