@@ -147,6 +147,12 @@ class UserRepository:
             docs = await cursor.to_list(limit)
         return [User.from_document(doc) for doc in docs]
 
+    async def names(self, user_ids: list[str]) -> dict[str, str]:
+        """The username of each of `user_ids` that has an account."""
+        with unavailable_on_driver_error():
+            cursor = self.collection.find({"_id": {"$in": user_ids}}, {"username": 1})
+            return {doc["_id"]: doc["username"] async for doc in cursor}
+
     async def active_admins(self) -> int:
         with unavailable_on_driver_error():
             return await self.collection.count_documents({"role": "admin", "status": "active"})

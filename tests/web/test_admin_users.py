@@ -362,3 +362,62 @@ async def test_the_users_table_says_when_each_account_was_last_seen(open_site, c
     row = page.split(f'id="user-{carol.id}"')[1].split("</tr>")[0]
     assert "<time datetime=" in row and ">never<" not in row
     assert PASSWORD not in page
+
+
+# -- the image list by owner ---------------------------------------------------------------
+def listed(page: str) -> set[str]:
+    return set(re.findall(r'href="/images/([A-Za-z0-9_-]+\.png)"', page))
+
+
+async def test_the_image_list_is_filtered_by_owner_from_the_users_table(open_site, client, admin):
+    browser, token = await user_with_token(client)
+    alices = {json.loads((await token_upload(client, token)).body)["name"] for _ in range(2)}
+    bob, _ = await user_with_token(client, "bob")
+    bobs = (await client.uploaded(images.png(), "b.png", headers=bob.headers()))["name"]
+    nobodys = (await client.uploaded(images.png(), "tool.png"))["name"]
+    anonymous = await new_browser(client)
+    anons = (await client.uploaded(images.png(), "a.png", headers=anonymous.headers()))["name"]
+    user = await alice(open_site)
+    table = body(await admin.request("GET", "/admin/users"))
+    link = f'href="/admin?owner=user%3A{user.id}"'
+    assert link in table and 'href="/admin?owner=nobody"' in table
+    page = body(await admin.request("GET", f"/admin?owner=user:{user.id}"))
+    assert listed(page) == alices and re.search(r"images of:\s*<strong>\s*alice\s*</strong>", page)
+    assert 'type="hidden" name="owner"' in page  # the search keeps the filter
+    rows = body(await admin.request("GET", f"/admin/images?owner=user:{user.id}&q=tool", htmx=True))
+    assert listed(rows) == alices
+    assert listed(body(await admin.request("GET", "/admin?owner=nobody"))) == {nobodys}
+    # Each row names its owner, linked to that owner's list: a browser's too.
+    every = body(await admin.request("GET", "/admin"))
+    assert listed(every) == alices | {bobs, nobodys, anons}
+    assert link in every and ">bob</a>" in every and ">nobody</a>" in every
+    key = (await open_site.repo.get(anons)).owner
+    assert listed(body(await admin.request("GET", f"/admin?owner={key}"))) == {anons}
+    assert "anonymous browser" in every
+    bad = await admin.request("GET", "/admin?owner=user:../x")
+    assert bad.code == 400
+
+
+async def test_the_image_list_pages_within_one_owner(open_site, client, admin):
+    anonymous = await new_browser(client)
+    others = set()
+    for _ in range(2):  # older than alice's: an unfiltered next page would show them
+        others.add(
+            (await client.uploaded(images.png(), "x.png", headers=anonymous.headers()))["name"]
+        )
+    _, token = await user_with_token(client)
+    user = await alice(open_site)
+    for _ in range(3):
+        assert (await token_upload(client, token)).code == 201
+    from imagehost.web.handlers import admin as admin_handlers
+
+    size, admin_handlers.PAGE_SIZE = admin_handlers.PAGE_SIZE, 2
+    try:
+        page = body(await admin.request("GET", f"/admin?owner=user:{user.id}"))
+        more = re.search(r'hx-get="(/admin/images\?[^"]+)"', page).group(1).replace("&amp;", "&")
+        assert f"owner=user%3A{user.id}" in more
+        rest = body(await admin.request("GET", more, htmx=True))
+    finally:
+        admin_handlers.PAGE_SIZE = size
+    shown = listed(page) | listed(rest)
+    assert len(shown) == 3 and not shown & others

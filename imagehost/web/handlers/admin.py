@@ -6,12 +6,14 @@ without an admin's session before any work is done, fragments included.
 """
 
 import asyncio
+import re
 from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
 from tornado.web import RequestHandler
 
 from ...accounts.service import CLOSED_MESSAGE
+from ...accounts.users import NOBODY, OWNER_PREFIX
 from ...gallery import newest_page
 from ...i18n.languages import N_
 from ...logsetup import tail_lines
@@ -22,6 +24,20 @@ from .base import BaseHandler
 LOGIN_URL = "/admin/login"
 PAGE_SIZE = 30
 LOG_LINES = 200
+# Whose images the list shows: an account's (user:<id>), an anonymous browser's, or nobody's.
+OWNER = re.compile(rf"{OWNER_PREFIX}[0-9a-f]{{24}}|[A-Za-z0-9_-]{{16,64}}|nobody")
+
+
+def owner_filter(value: str) -> str | None:
+    """The owner key the image list is filtered by, from its `owner` argument; None: all."""
+    if not value:
+        return None
+    if not OWNER.fullmatch(value):
+        raise Refusal(
+            400, "malformed_request",
+            N_("owner is nobody, user:<id> or a browser's owner id, not {value}"), value=value,
+        )  # fmt: skip
+    return NOBODY if value == "nobody" else value
 
 
 class AdminBase(BaseHandler):
@@ -83,10 +99,23 @@ class AdminHandler(AdminBase):
             self.ctx.uploads.executor, tail_lines, path, LOG_LINES
         )
 
-    async def image_page(self, query: str):
-        return await newest_page(
-            self.ctx.repo, self.get_argument("before", ""), PAGE_SIZE, search=query
+    async def image_list(self) -> dict:
+        """A page of the image list, searched (`q`) and filtered by owner (`owner`), with the
+        names of the accounts that own them, for the template."""
+        query = self.get_argument("q", "").strip()
+        owner_arg = self.get_argument("owner", "")
+        owner = owner_filter(owner_arg)
+        images = await newest_page(
+            self.ctx.repo, self.get_argument("before", ""), PAGE_SIZE, search=query, owner=owner
         )
+        accounts = {r.owner.removeprefix(OWNER_PREFIX) for r in images.records}
+        if owner:
+            accounts.add(owner.removeprefix(OWNER_PREFIX))
+        names = await self.ctx.accounts.users.names(sorted(accounts))
+        return {
+            "images": images, "query": query, "owner": owner_arg,
+            "owners": {OWNER_PREFIX + key: name for key, name in names.items()},
+        }  # fmt: skip
 
 
 def safe_next(url: str) -> str:
@@ -126,11 +155,10 @@ class LogoutHandler(AdminBase, SignOutHandler):
 
 class PanelHandler(AdminHandler):
     async def get(self) -> None:
-        query = self.get_argument("q", "").strip()
         ctx = self.ctx
         midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
-        totals, images = await asyncio.gather(
-            ctx.repo.totals(since=midnight), self.image_page(query)
+        totals, image_list = await asyncio.gather(
+            ctx.repo.totals(since=midnight), self.image_list()
         )
         free, backups, status, log, invites = await asyncio.gather(
             ctx.storage.free_bytes(),
@@ -140,20 +168,19 @@ class PanelHandler(AdminHandler):
             self.invites(),
         )
         self.render(
-            "admin.html", totals=totals, free=free, images=images, query=query,
-            backups=backups, status=status, log=log, invites=invites, new_link="",
+            "admin.html", totals=totals, free=free, backups=backups, status=status, log=log,
+            invites=invites, new_link="", **image_list,
         )  # fmt: skip
 
 
 class ImagesHandler(AdminHandler):
-    """The image list, searched and paged: rows for htmx; others go to the panel."""
+    """The image list, searched, filtered and paged: rows for htmx; others go to the panel."""
 
     async def get(self) -> None:
-        query = self.get_argument("q", "").strip()
         self.respond(
             fragment="_admin_images.html",
             redirect="/admin?" + urlencode(self.request.query_arguments, doseq=True),
-            images=await self.image_page(query), query=query,
+            **await self.image_list(),
         )  # fmt: skip
 
 
