@@ -64,6 +64,27 @@ async def test_the_users_table_lists_every_account_linked_from_the_panel(open_si
     assert "(you)" in me and "/disable" not in me and "/delete" not in me and "/reset" not in me
 
 
+async def test_the_table_counts_each_accounts_images_and_bytes(open_site, client, admin):
+    _, token = await user_with_token(client)
+    for _ in range(3):
+        assert (await token_upload(client, token)).code == 201
+    await user_with_token(client, "bob")
+    sizes = [r.size for r in await open_site.repo.list_page(owner=(await alice(open_site)).owner)]
+    page = body(await admin.request("GET", "/admin/users"))
+
+    def cells(name):
+        user_id = re.search(rf'<tr id="user-([0-9a-f]{{24}})"[^>]*>\s*<td>{name}', page).group(1)
+        row = page.split(f'id="user-{user_id}"')[1].split("</tr>")[0]
+        return re.findall(r'<td class="number" title="([^"]+)">([^<]+)</td>', row)
+
+    assert cells("alice") == [("3 images", "3"), (f"{sum(sizes)} bytes", f"{sum(sizes)} B")]
+    assert cells("bob") == [("0 images", "0"), ("0 bytes", "0 B")]
+    russian = await admin.request(
+        "GET", "/admin/users", headers={"Cookie": admin.headers()["Cookie"] + "; lang=ru"}
+    )
+    assert "Пользователи" in body(russian) and "3 изображения" in body(russian)
+
+
 async def test_a_plain_user_can_neither_see_nor_use_the_users_page(open_site, client, admin):
     browser, _ = await user_with_token(client)
     bob_browser, bob_token = await user_with_token(client, "bob")
@@ -272,6 +293,8 @@ async def test_deleting_with_the_images_leaves_no_file_or_record(open_site, clie
     bob = await open_site.accounts.users.by_name("bob")
     bobs = {n for r in await open_site.repo.list_page(owner=bob.owner) for n in r.files}
     confirm = await admin.request("GET", f"/admin/users/{user.id}/delete")
+    stored = re.search(r'<p id="stored">([^<]+)</p>', body(confirm)).group(1)
+    assert stored == "alice stores 2 images (280 B); albums: 1."
     assert (
         confirm.code == 200
         and 'value="keep"' in body(confirm)

@@ -3,6 +3,7 @@ a password-reset link shown once, delete keeping or deleting their images). Each
 plain form whose answer is the page again, saying what was done."""
 
 from ...accounts.service import RESET_HOURS, Removed
+from ...accounts.usage import usage_by_owner
 from ...accounts.users import User
 from ...i18n.languages import N_
 from ...refusal import Refusal
@@ -22,8 +23,10 @@ class UsersPage(AdminHandler):
     ) -> None:
         """The users page; `done` says what was just done to the account named `account`."""
         users = await self.ctx.accounts.users.listing(USERS_LIMIT + 1)
+        more, users = len(users) > USERS_LIMIT, users[:USERS_LIMIT]
+        usage = await usage_by_owner(self.ctx.repo, [user.owner for user in users])
         self.respond(
-            page="admin_users.html", users=users[:USERS_LIMIT], more=len(users) > USERS_LIMIT,
+            page="admin_users.html", users=users, usage=usage, more=more,
             done=done, account=account, removed=removed, reset_link=reset_link,
             reset_hours=RESET_HOURS,
         )  # fmt: skip
@@ -65,7 +68,12 @@ class UserDeleteHandler(UsersPage):
     """GET /admin/users/<id>/delete asks (keep or delete the images); POST deletes."""
 
     async def get(self, user_id: str) -> None:
-        self.render("admin_user_delete.html", account=await self.target(user_id))
+        user = await self.target(user_id)
+        usage = await usage_by_owner(self.ctx.repo, [user.owner])
+        albums = await self.ctx.albums.albums.of_owner(user.owner)
+        self.render(
+            "admin_user_delete.html", account=user, usage=usage[user.owner], albums=len(albums)
+        )
 
     async def post(self, user_id: str) -> None:
         user = await self.target(user_id)
