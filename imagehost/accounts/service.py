@@ -32,6 +32,9 @@ MAX_PASSWORD = 1024
 SEEN_EVERY_MS = 60 * 1000
 # A password-reset link the admin makes is good for this long (and once).
 RESET_HOURS = 24
+# The password of an account the admin made, until its link sets one: no argon2 hash, so no
+# password matches it.
+NO_PASSWORD = ""
 # Records deleted (or albums) at a time when an account goes with its images.
 DELETE_BATCH = 200
 CLOSED_MESSAGE = N_(
@@ -75,6 +78,15 @@ class Removed:
     images: int
     albums: int
     kept: bool
+
+
+def check_username(username: str) -> None:
+    if not USERNAME.fullmatch(username):
+        raise Refusal(
+            400, "bad_username",
+            N_("a username is 1 to 32 letters (A-Z), digits and . _ -, starting with a "
+               "letter or digit"),
+        )  # fmt: skip
 
 
 def check_new_password(password: str) -> None:
@@ -155,24 +167,22 @@ class Accounts:
             raise Refusal(403, "registration_closed", N_("this site does not take sign-ups"))
         if mode == "invite" and not (invite and await self.invites.valid(invite)):
             raise bad_invite()
-        if not USERNAME.fullmatch(username):
-            raise Refusal(
-                400, "bad_username",
-                N_("a username is 1 to 32 letters (A-Z), digits and . _ -, starting with a "
-                   "letter or digit"),
-            )  # fmt: skip
+        check_username(username)
         check_new_password(password)
         # Hashed before the name is looked up: a taken name answers in the same time.
         user = User(new_user_id(), username, await self.passwords.hash(password))
-        try:
-            await self.users.insert(user)
-        except DuplicateKeyError:
-            raise Refusal(409, "username_taken", N_("that username is taken")) from None
+        await self._insert(user)
         if mode == "invite" and not await self.invites.use(invite):
             await self.users.delete(user.id)  # used by another sign-up meanwhile
             raise bad_invite()
         logger.info(f"sign-up user={one_line(username)} registration={mode}")
         return user
+
+    async def _insert(self, user: User) -> None:
+        try:
+            await self.users.insert(user)
+        except DuplicateKeyError:
+            raise Refusal(409, "username_taken", N_("that username is taken")) from None
 
     async def change_password(self, user: User, current: str, new: str, keep: str) -> int:
         """Set `user`'s password to `new` if `current` is theirs; every session but `keep`
@@ -261,6 +271,17 @@ class Accounts:
             logger.info(
                 f"account enabled user={one_line(user.username)} by={one_line(by.username)}"
             )
+
+    async def create_user(self, username: str, by: User) -> tuple[User, str]:
+        """A new account that the admin `by` makes (whatever REGISTRATION says), with no
+        password yet: the returned token's reset link sets the first one. Raises a Refusal
+        for a bad or taken name."""
+        check_username(username)
+        user = User(new_user_id(), username, NO_PASSWORD)
+        await self._insert(user)
+        raw = await self.resets.create(user.id, by.id, RESET_HOURS * 3600)
+        logger.info(f"account made user={one_line(username)} by={one_line(by.username)}")
+        return user, raw
 
     async def make_reset_link(self, user: User, by: User) -> str:
         """A one-time password-reset token for `user` (for the link; shown once, its hash

@@ -444,3 +444,34 @@ async def test_the_image_list_pages_within_one_owner(open_site, client, admin):
         admin_handlers.PAGE_SIZE = size
     shown = listed(page) | listed(rest)
     assert len(shown) == 3 and not shown & others
+
+
+# -- the admin makes an account --------------------------------------------------------------
+async def test_the_admin_makes_an_account_whose_link_sets_its_first_password(ctx, client, admin):
+    reconfigure(ctx, registration="closed")  # the only way in then
+    response = await admin.request("POST", "/admin/users", form={"username": "Dora"})
+    assert response.code == 200 and "The account Dora is made" in body(response)
+    raw = RESET_LINK.search(body(response)).group(1)
+    dora = await ctx.accounts.users.by_name("dora")
+    assert dora.role == "user" and dora.active and f'id="user-{dora.id}"' in body(response)
+    ctx.accounts.failure_delay = 0
+    for password in ("", PASSWORD):  # no password signs in before the link sets one
+        assert (await sign_in(await new_browser(client), "Dora", password)).code == 401
+    person = await new_browser(client)
+    form = {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert (await person.request("POST", f"/reset/{raw}", form=form)).code == 303
+    assert await signed_in_as(person) == "Dora"
+    assert (await sign_in(await new_browser(client), "dora", NEW_PASSWORD)).code == 303
+
+
+async def test_a_bad_or_taken_name_makes_no_account(open_site, client, admin):
+    await user_with_token(client)
+    before = await open_site.accounts.users.collection.count_documents({})
+    for name, code in (("ALICE", 409), ("-x", 400), ("", 400), ("a" * 33, 400)):
+        response = await admin.request("POST", "/admin/users", form={"username": name})
+        assert response.code == code, name
+    assert await open_site.accounts.users.collection.count_documents({}) == before
+    assert await open_site.accounts.resets.collection.count_documents({}) == 0
+    browser, _ = await user_with_token(client, "bob")
+    response = await browser.request("POST", "/admin/users", form={"username": "eve"})
+    assert response.code == 403 and await open_site.accounts.users.by_name("eve") is None

@@ -74,6 +74,7 @@ async def test_every_form_needs_its_xsrf_token(open_site, client, admin):
     for action in ("disable", "reset", "delete"):
         assert f"/admin/users/{alice.id}/{action}" in every, action
     assert reset_path in every
+    assert "/admin/users" in every  # a new account
     before = await state(open_site)
     # Multipart, as the upload form sends it; the other forms read it as well.
     body, ctype = multipart([("name", None, b"x"), ("file", "x.png", images.png())])

@@ -39,10 +39,17 @@ class UsersPage(AdminHandler):
 
 
 class UsersHandler(UsersPage):
-    """GET /admin/users: the users table."""
+    """GET /admin/users: the users table; POST: a new account, its set-password link shown
+    this once."""
 
     async def get(self) -> None:
         await self.show()
+
+    async def post(self) -> None:
+        username = self.get_body_argument("username").strip()
+        user, token = await self.ctx.accounts.create_user(username, self.current_user)
+        link = f"{self.base_url}/reset/{token}"
+        await self.show(done="created", account=user.username, reset_link=link)
 
 
 class UserStatusHandler(UsersPage):
