@@ -289,8 +289,8 @@ class ImageRepository:
     async def sums(self, match: dict, by: str | None) -> dict:
         """(images, bytes) of the records matching `match`, grouped by the field `by` (None:
         all in one group, keyed None); a group with no records is absent. One aggregate."""
-        pipeline = [
-            {"$match": match},
+        pipeline = [{"$match": match}] if match else []
+        pipeline += [
             {
                 "$group": {
                     "_id": None if by is None else f"${by}",

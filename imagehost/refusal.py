@@ -18,6 +18,10 @@ CODES = {
     "browser_cannot_decode": "The file is valid, but browsers cannot show it.",
     "invalid_expiry": "expires_in is not a whole number of seconds (0 for never).",
     "expiry_too_long": "expires_in asks to keep the image longer than this server allows.",
+    "quota_bytes": "The account stores as many bytes as its quota allows (or this image would take "
+    "it past); nothing was stored.",
+    "quota_daily": "The account uploaded as many images in the last 24 hours as its quota allows; "
+    "nothing was stored.",
     "xsrf": "The request carried the site's cookies but not its XSRF token.",
     "missing_delete_token": "The delete token was not sent.",
     "wrong_delete_token": "The delete token does not match the image.",

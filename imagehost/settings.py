@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import argon2
 
+from .accounts.quotas import Limits, parse_count, parse_size
 from .expiry import NEVER, ExpiryLimits, ExpiryPolicy, longer, parse_duration
 from .i18n.languages import LANGUAGES
 from .s3config import S3Config
@@ -85,6 +86,8 @@ DECLARED = [
     Setting("ANONYMOUS_DEFAULT_EXPIRY", "", "DEFAULT_EXPIRY for uploads without an account."),
     Setting("ANONYMOUS_MAX_EXPIRY", "", "MAX_EXPIRY for uploads without an account."),
     Setting("EXPIRY_SWEEP_SECONDS", "15", "How often expired images are deleted, in seconds."),
+    Setting("QUOTA_BYTES", "5G", "Bytes each account may store (K, M, G, T: binary; 0: no limit)."),
+    Setting("QUOTA_IMAGES_PER_DAY", "500", "Images each account may upload in 24 hours (0: none)."),
 ]
 
 # An expired image must stop being served within a minute: the sweep's wait, plus nginx's copy
@@ -147,6 +150,8 @@ class Settings:
     s3: S3Config | None = None  # set exactly when STORAGE=s3
     expiry: ExpiryPolicy = ExpiryPolicy(ExpiryLimits(NEVER, NEVER), ExpiryLimits(NEVER, NEVER))
     expiry_sweep_seconds: int = 15
+    # The accounts' default quotas (the admin may override them per user; admins have none).
+    quota: Limits = Limits(5 * 1024**3, 500)
 
     @property
     def admin_enabled(self) -> bool:
@@ -305,7 +310,26 @@ def load_settings(environ: dict | None = None) -> Settings:
         s3=s3,
         expiry=_expiry(env),
         expiry_sweep_seconds=sweep_seconds,
+        quota=_quota(env),
     )
+
+
+def _quota(env: dict) -> Limits:
+    try:
+        size = parse_size(env["QUOTA_BYTES"])
+    except ValueError:
+        raise SettingsError(
+            "QUOTA_BYTES must be a number of bytes, optionally with K, M, G or T (binary: 5G is "
+            f"5 GiB), at most 1024T, or 0 for no limit; got {env['QUOTA_BYTES']!r}"
+        ) from None
+    try:
+        count = parse_count(env["QUOTA_IMAGES_PER_DAY"])
+    except ValueError:
+        raise SettingsError(
+            "QUOTA_IMAGES_PER_DAY must be a whole number of images (0 for no limit), got "
+            f"{env['QUOTA_IMAGES_PER_DAY']!r}"
+        ) from None
+    return Limits(size, count)
 
 
 def _duration(env: dict, name: str) -> int:

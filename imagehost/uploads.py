@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -136,16 +137,22 @@ class UploadService:
         owner: str = "",
         album: str = "",
         expires_in: int = 0,
+        quota: Callable[[int, bool], Awaitable[None]] | None = None,
     ) -> Upload:
         """Store one upload (at the end of the album `album` when given, an album id the caller
         checked), kept `expires_in` seconds (0: until deleted); raises ImageRejected,
-        DatabaseUnavailable or StorageFull.
+        DatabaseUnavailable or StorageFull, or what `quota` raises.
 
+        `quota(size, stored)` is awaited with the bytes to be stored before any file is
+        written (`stored` False), then again once the record is in (`stored` True); when it
+        raises, the upload is refused (and removed again).
         Files are written first and the record (then the membership) last; when those cannot
         be written what was written is removed, so a refused or failed upload leaves nothing.
         """
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.executor, prepare_image, data, self.limits)
+        if quota is not None:
+            await quota(len(prepared.data), False)
         token = secrets.token_urlsafe(24)
         for _ in range(NAME_ATTEMPTS):
             stem = new_stem()
@@ -174,12 +181,14 @@ class UploadService:
             except BaseException:
                 await self._remove_files(*record_files(name, thumb_name))
                 raise
-            if album and self.albums is not None:
-                try:
+            try:
+                if quota is not None:
+                    await quota(record.size, True)
+                if album and self.albums is not None:
                     await self.albums.append(album, [name])
-                except BaseException:
-                    await asyncio.shield(self.delete(record))
-                    raise
+            except BaseException:
+                await asyncio.shield(self.delete(record))
+                raise
             return Upload(record, token)
         raise RuntimeError("could not find a free image name")
 

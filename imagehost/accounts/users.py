@@ -47,6 +47,10 @@ class User:
     language: str = ""
     # The admin whose password ADMIN_PASSWORD(_HASH) sets at every start.
     from_settings: bool = False
+    # The admin's override of the QUOTA_* settings for this user (None: the setting's default;
+    # 0: no limit).
+    quota_bytes: int | None = None
+    quota_images_per_day: int | None = None
 
     @property
     def owner(self) -> str:
@@ -77,6 +81,8 @@ class User:
             "last_seen_ms": self.last_seen_ms,
             "language": self.language,
             "from_settings": self.from_settings,
+            "quota_bytes": self.quota_bytes,
+            "quota_images_per_day": self.quota_images_per_day,
         }
 
     @classmethod
@@ -91,6 +97,8 @@ class User:
             last_seen_ms=doc.get("last_seen_ms", 0),
             language=doc.get("language", ""),
             from_settings=doc.get("from_settings", False),
+            quota_bytes=doc.get("quota_bytes"),
+            quota_images_per_day=doc.get("quota_images_per_day"),
         )
 
 

@@ -76,11 +76,13 @@ def outcome_text(status: BackupStatus, language: str, translate: Translate = sam
             files=files.format(count=number(status.files, language)),
         )
         if status.left_out:
+            # No trailing comma: Babel would count it as a fourth argument (the keyword is
+            # _:1,2,3t) and leave the message out of the catalogue.
             left_out = _(
                 "{count} image deleted or changed during the backup was left out",
                 "{count} images deleted or changed during the backup were left out",
-                status.left_out,
-            )
+                status.left_out
+            )  # fmt: skip
             text = _("{counts}; {left_out}").format(
                 counts=text, left_out=left_out.format(count=number(status.left_out, language))
             )

@@ -86,6 +86,8 @@ class _Filler(string.Formatter):
             return number(value, self.language)
         if format_spec == "size" and isinstance(value, int):
             return size(value, self.language, self.translate)
+        if format_spec == "images" and isinstance(value, int):
+            return image_count(value, self.language, self.translate)
         if format_spec == "duration" and isinstance(value, int):
             return duration(value, self.language)
         return super().format_field(value, format_spec)
@@ -93,6 +95,7 @@ class _Filler(string.Formatter):
 
 def fill(message: str, values: Mapping, language: str, translate: Translate = same) -> str:
     """`message` translated, its {placeholders} filled from `values`: {name:,} is written as a
-    number, {name:size} as a size and {name:duration} as a duration in `language`, anything
-    else as str.format writes it."""
+    number, {name:size} as a size, {name:images} as a count of images (in the plural form the
+    number takes) and {name:duration} as a duration in `language`, anything else as
+    str.format writes it."""
     return _Filler(language, translate).format(translate(message), **values)

@@ -31,6 +31,7 @@ from .handlers.admin import (
 from .handlers.admin_users import (
     USER_ID,
     UserDeleteHandler,
+    UserQuotaHandler,
     UserResetHandler,
     UsersHandler,
     UserStatusHandler,
@@ -124,6 +125,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/admin/users", UsersHandler, deps),
         (rf"/admin/users/{USER_ID}/(disable|enable)", UserStatusHandler, deps),
         (rf"/admin/users/{USER_ID}/reset", UserResetHandler, deps),
+        (rf"/admin/users/{USER_ID}/quota", UserQuotaHandler, deps),
         (rf"/admin/users/{USER_ID}/delete", UserDeleteHandler, deps),
         (r"/backup/?", BackupHandler, deps),
         (r"/admin/backups", BackupListHandler, deps),

@@ -90,12 +90,36 @@ _SCHEMAS = {
     },
     "User": {
         "type": "object",
-        "required": ["id", "username", "role", "created_at"],
+        "required": ["id", "username", "role", "created_at", "usage", "quota"],
         "properties": {
             "id": {"type": "string", "description": "Images of the user have owner `user:<id>`."},
             "username": {"type": "string"},
             "role": {"type": "string", "enum": ["user", "admin"]},
             "created_at": {"type": "string", "format": "date-time"},
+            "usage": {
+                "type": "object",
+                "required": ["images", "bytes", "images_today"],
+                "properties": {
+                    "images": {"type": "integer", "minimum": 0, "description": "Images stored."},
+                    "bytes": {"type": "integer", "minimum": 0, "description": "Bytes stored."},
+                    "images_today": {
+                        "type": "integer", "minimum": 0,
+                        "description": "Images uploaded in the last 24 hours (still stored).",
+                    },
+                },
+                "additionalProperties": False,
+            },
+            "quota": {
+                "type": "object",
+                "description": "The account's limits; null: none. An upload past one is refused "
+                "with 403 `quota_bytes` or `quota_daily`.",
+                "required": ["bytes", "images_per_day"],
+                "properties": {
+                    "bytes": {"type": ["integer", "null"], "minimum": 1},
+                    "images_per_day": {"type": ["integer", "null"], "minimum": 1},
+                },
+                "additionalProperties": False,
+            },
         },
         "additionalProperties": False,
     },
@@ -227,7 +251,13 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
                 "The Bearer token is not valid (`bad_token`), or the server takes uploads only "
                 "from signed-in users and none was sent (`sign_in_required`)."
             ),
-            "403": _error("The request carried cookies but no valid XSRF token."),
+            "403": _error(
+                "The request carried cookies but no valid XSRF token (`xsrf`), or the account "
+                "is at its quota: of bytes stored (`quota_bytes`) or of images uploaded in the "
+                "last 24 hours (`quota_daily`); nothing was stored, and sending it again will "
+                "not help until images are deleted, the day's uploads age, or the admin raises "
+                "the limit."
+            ),
             "413": _error(f"The file (or the whole body) is larger than {limit}."),
             "404": _error("`album` names no album of the uploader; nothing was stored."),
             "415": _error("Not multipart form data, or the file is not a JPEG, PNG or GIF."),

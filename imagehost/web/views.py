@@ -3,6 +3,7 @@
 Pure functions of a record and the site's base URL ("https://host", no trailing slash).
 """
 
+from ..accounts.quotas import Standing
 from ..accounts.users import User, from_ms
 from ..cards import Card, card_for
 from ..database import ImageRecord
@@ -48,13 +49,23 @@ def image_json(record: ImageRecord, base: str) -> dict:
     }
 
 
-def user_json(user: User) -> dict:
-    """What the API says of the caller's own account."""
+def user_json(user: User, standing: Standing) -> dict:
+    """What the API says of the caller's own account: who, what it stores, and its limits
+    (null: none)."""
     return {
         "id": user.id,
         "username": user.username,
         "role": user.role,
         "created_at": from_ms(user.created_ms).isoformat(timespec="milliseconds"),
+        "usage": {
+            "images": standing.stored.images,
+            "bytes": standing.stored.bytes,
+            "images_today": standing.today.images,
+        },
+        "quota": {
+            "bytes": standing.limits.bytes or None,
+            "images_per_day": standing.limits.images_per_day or None,
+        },
     }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from loguru import logger
 
+from ...accounts.quotas import standing
 from ...accounts.sessions import SESSION_COOKIE
 from ...accounts.users import User
 from ...i18n.languages import LANGUAGES, N_
@@ -199,8 +200,10 @@ class SignedInPage(AccountForm):
 
     async def account_page(self, new_token: str = "", changed: int = 0) -> dict:
         """What account.html shows; `changed` is 1 + the sessions a password change ended."""
-        tokens = await self.ctx.accounts.tokens.of_user(self.current_user.id)
-        return {"tokens": tokens, "new_token": new_token, "changed": changed}
+        user = self.current_user
+        tokens = await self.ctx.accounts.tokens.of_user(user.id)
+        where = await standing(self.ctx.repo, user, self.ctx.settings.quota)
+        return {"tokens": tokens, "new_token": new_token, "changed": changed, "standing": where}
 
 
 class AccountHandler(SignedInPage):

@@ -94,3 +94,19 @@ class UserDeleteHandler(UsersPage):
             user, self.current_user, keep_images=choice == "keep"
         )
         await self.show(done="deleted", account=user.username, removed=removed)
+
+
+class UserQuotaHandler(UsersPage):
+    """POST /admin/users/<id>/quota: the user's own limits (an empty field: the default
+    again); htmx gets the row's quota fragment, a plain form the users page."""
+
+    async def post(self, user_id: str) -> None:
+        user = await self.ctx.accounts.set_quota(
+            user_id,
+            self.get_body_argument("quota_bytes", ""),
+            self.get_body_argument("quota_images_per_day", ""),
+        )
+        usage = (await usage_by_owner(self.ctx.repo, [user.owner]))[user.owner]
+        self.respond(
+            fragment="_admin_user_quota.html", redirect="/admin/users", user=user, usage=usage
+        )

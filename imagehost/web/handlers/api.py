@@ -4,6 +4,7 @@ Every answer here is JSON, errors included. Browsers on other origins may call i
 the origins CORS_ORIGINS lists (none by default); no credentials are ever allowed cross-origin.
 """
 
+from ...accounts.quotas import standing
 from ...gallery import BadCursor, owner_page
 from ...i18n.languages import N_
 from ...refusal import Refusal
@@ -136,8 +137,10 @@ class ApiMeHandler(ApiSignedInHandler):
 
     methods = ("GET",)
 
-    def get(self) -> None:
-        self.respond(json=views.user_json(self.signed_in_user()))
+    async def get(self) -> None:
+        user = self.signed_in_user()
+        where = await standing(self.ctx.repo, user, self.ctx.settings.quota)
+        self.respond(json=views.user_json(user, where))
 
 
 class ApiMyImagesHandler(ApiSignedInHandler):

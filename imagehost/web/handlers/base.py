@@ -9,6 +9,7 @@ from loguru import logger
 from tornado.escape import json_encode
 from tornado.web import HTTPError, MissingArgumentError, RequestHandler
 
+from ...accounts.quotas import limits_of, size_text
 from ...accounts.sessions import SESSION_COOKIE
 from ...accounts.users import User
 from ...backups.status import outcome_text, phase_text
@@ -163,6 +164,8 @@ class BaseHandler(RequestHandler):
             script_messages=script_catalogue(self.locale),
             user=self.current_user,
             settings=self.ctx.settings,
+            quota_limits=partial(limits_of, defaults=self.ctx.settings.quota),
+            size_text=size_text,
         )
         return namespace
 

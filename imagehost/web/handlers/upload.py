@@ -2,10 +2,12 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from loguru import logger
 from tornado.web import stream_request_body
 
+from ...accounts.quotas import check_upload
 from ...i18n.languages import N_
 from ...logsetup import one_line
 from ...refusal import Refusal
@@ -106,9 +108,16 @@ class UploadReceiver(BaseHandler):
             album = album_ids[-1].strip() if album_ids else ""
             if album:  # checked before anything is stored: someone else's album is refused
                 await self.ctx.albums.owned(album, owner)
-            upload = await self.ctx.uploads.accept(
-                part.data, part.filename, owner=owner, album=album, expires_in=expires_in
+            user = self.signed_in_user()
+            quota = (
+                partial(check_upload, self.ctx.repo, user, self.ctx.settings.quota)
+                if user
+                else None
             )
+            upload = await self.ctx.uploads.accept(
+                part.data, part.filename, owner=owner, album=album, expires_in=expires_in,
+                quota=quota,
+            )  # fmt: skip
         self.log_result("accepted", len(part.data), upload.record.name)
         return upload
 
