@@ -24,8 +24,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from imagehost.dev.devstack import LocalStack, free_port
+from imagehost.dev.devstack import LocalStack
 from tests.images import multipart
+from tests.stack import UNLIMITED, start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_SCRIPT = Path(__file__).resolve().parent / "load.lua"
@@ -131,9 +132,8 @@ def scratch(prefix: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# Every request of a benchmark comes from 127.0.0.1: nginx's per-address upload limit would
-# answer most of them 429, so it is lifted (for the baseline too, which shares the config).
-UNLIMITED = {"UPLOAD_RATE_PER_MINUTE": "6000000", "UPLOAD_BURST": "100000"}
+# Every request of a benchmark comes from 127.0.0.1: nginx's per-address limits (UNLIMITED,
+# the tests' own) are lifted, for the baseline too, which shares the config.
 
 
 @contextmanager
@@ -142,22 +142,15 @@ def app_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
     settings = {
         "VAR_DIR": str(var), "MONGODB_URI": "", "COOKIE_SECRET": "bench-" + "s" * 40, **UNLIMITED,
     }  # fmt: skip
-    with LocalStack(
-        {**settings, **(env or {})},
-        app_port=free_port(),
-        http_port=free_port(),
-        output=var / "logs" / "processes.log",
-    ) as stack:
+    with start_stack({**settings, **(env or {})}, output=var / "logs" / "processes.log") as stack:
         yield stack
 
 
 @contextmanager
 def baseline_stack(var: Path, env: dict | None = None) -> Iterator[LocalStack]:
     """bench/baseline_app.py behind the same nginx config, with the same WORKERS."""
-    with LocalStack(
+    with start_stack(
         {"VAR_DIR": str(var), **UNLIMITED, **(env or {})},
-        app_port=free_port(),
-        http_port=free_port(),
         app_command=[sys.executable, "-m", "bench.baseline_app"],
         output=var / "logs" / "processes.log",
     ) as stack:

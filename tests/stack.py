@@ -42,9 +42,10 @@ def stack_env(var: Path, **env: str) -> dict:
     }
 
 
-def start_stack(env: dict) -> LocalStack:
-    """The local stack on `env`, its app and nginx each on a free port (enter it to start)."""
-    return LocalStack(env, app_port=free_port(), http_port=free_port())
+def start_stack(env: dict, **options) -> LocalStack:
+    """The local stack on `env`, its app and nginx each on a free port (enter it to start);
+    `options` are LocalStack's (app_command, output)."""
+    return LocalStack(env, app_port=free_port(), http_port=free_port(), **options)
 
 
 @contextmanager
