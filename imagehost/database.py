@@ -75,6 +75,14 @@ async def create_indexes(collection: AsyncCollection, specs: list[dict]) -> None
         await collection.create_index(list(spec["key"].items()), **options)
 
 
+async def reassign_owner(collection: AsyncCollection, from_owner: str, to_owner: str) -> int:
+    """Give every document of `from_owner` in `collection` (images, albums) to `to_owner`;
+    returns how many."""
+    with unavailable_on_driver_error():
+        result = await collection.update_many({"owner": from_owner}, {"$set": {"owner": to_owner}})
+    return result.modified_count
+
+
 @dataclass(frozen=True)
 class ImageRecord:
     name: str
@@ -208,11 +216,7 @@ class ImageRepository:
 
     async def reassign(self, from_owner: str, to_owner: str) -> int:
         """Give every image of `from_owner` to `to_owner`; returns how many."""
-        with unavailable_on_driver_error():
-            result = await self.collection.update_many(
-                {"owner": from_owner}, {"$set": {"owner": to_owner}}
-            )
-        return result.modified_count
+        return await reassign_owner(self.collection, from_owner, to_owner)
 
     async def delete(self, name: str) -> bool:
         with unavailable_on_driver_error():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from ..database import create_indexes, millis, unavailable_on_driver_error
+from ..database import create_indexes, millis, reassign_owner, unavailable_on_driver_error
 
 ALBUMS = "albums"
 MEMBERS = "album_images"
@@ -117,11 +117,7 @@ class AlbumRepository:
             await self.members.delete_many({"album": album_id})
 
     async def change_owner(self, from_owner: str, to_owner: str) -> int:
-        with unavailable_on_driver_error():
-            result = await self.albums.update_many(
-                {"owner": from_owner}, {"$set": {"owner": to_owner}}
-            )
-        return result.modified_count
+        return await reassign_owner(self.albums, from_owner, to_owner)
 
     # -- memberships -----------------------------------------------------------------------
     async def count(self, album_id: str) -> int:
