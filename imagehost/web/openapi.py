@@ -25,6 +25,14 @@ def _error(description: str) -> dict:
 
 
 _UNAVAILABLE = _error("The database is unavailable; nothing was changed. Try again shortly.")
+# What nginx itself answers, as JSON, in front of every API path (nginx/imagehost.conf.template's
+# error_page): the app down or too slow, or an error it could not turn into an answer.
+_FROM_NGINX = {
+    "500": _error("`server_error`: an error the server could not answer otherwise."),
+    "502": _error("`app_unavailable` (from nginx): the app is not running or restarting."),
+    "503": _error("`app_unavailable` (from nginx): the app is overloaded or stopping."),
+    "504": _error("`app_unavailable` (from nginx): the app did not answer in time."),
+}
 _BAD_TOKEN = _error(
     "The Bearer token is not valid (`bad_token`: revoked, mistyped, or its account is disabled)."
 )
@@ -353,7 +361,7 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             },
         }
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "imagehost API",
@@ -395,3 +403,16 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             },
         },
     }
+    for operation in _operations(document):
+        for status, answer in _FROM_NGINX.items():
+            operation["responses"].setdefault(status, answer)
+    return document
+
+
+def _operations(document: dict) -> list[dict]:
+    return [
+        operation
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "responses" in operation
+    ]

@@ -1,6 +1,7 @@
 """The OpenAPI document is well-formed OpenAPI 3.1 and says what the routes do."""
 
 import re
+from pathlib import Path
 
 import jsonschema_rs
 import pytest
@@ -11,6 +12,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from imagehost.storage import IMAGE_NAME
 from imagehost.web.openapi import DELETE_TOKEN_HEADER, openapi_document
 
+ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = openapi_document("https://img.example.org", 5 * 1024 * 1024)
 
 
@@ -57,3 +59,18 @@ def test_the_name_pattern_is_the_routes_pattern():
     pattern = DOCUMENT["paths"]["/api/v1/images/{name}"]["parameters"][0]["schema"]["pattern"]
     assert pattern == f"^{IMAGE_NAME}$"
     assert re.match(pattern, "AAAAAAAAAAAAAAAA.png") and not re.match(pattern, "x.thumb.png")
+
+
+def nginx_error_codes() -> dict[str, str]:
+    """The statuses nginx answers itself with a JSON error, and their codes, from its config."""
+    config = (ROOT / "nginx" / "imagehost.conf.template").read_text()
+    block = re.search(r"map \$status \$imagehost_error_code \{(.*?)\}", config, re.S).group(1)
+    return dict(re.findall(r"^\s*(\d{3}) (\w+);", block, re.M))
+
+
+def test_nginx_own_answers_for_a_missing_app_are_listed_for_every_operation():
+    statuses = {s for s, code in nginx_error_codes().items() if code != "malformed_request"}
+    assert statuses == {"500", "502", "503", "504"}
+    for path, method, operation in operations():
+        missing = statuses - set(operation["responses"])
+        assert not missing, f"{method} {path} does not list {missing}"
