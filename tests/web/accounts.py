@@ -5,7 +5,7 @@ import re
 
 from tests import images
 from tests.images import multipart
-from tests.web.client import AdminSession
+from tests.web.client import new_browser
 
 PASSWORD = "a long enough secret"
 NEW_TOKEN = re.compile(r'id="new-token"[^>]* value="(ih_[A-Za-z0-9_-]+)"')
@@ -15,11 +15,6 @@ def reconfigure(ctx, **changes) -> None:
     """The running app's settings changed, as a restart with other settings would."""
     ctx.settings = dataclasses.replace(ctx.settings, **changes)
     ctx.accounts.settings = ctx.settings
-
-
-async def new_browser(client) -> AdminSession:
-    visited = await client.visit()
-    return AdminSession(client, visited.cookies, visited.xsrf)
 
 
 async def sign_up(browser, username="alice", password=PASSWORD, **extra):

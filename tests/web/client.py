@@ -111,6 +111,12 @@ class Client:
         return Visitor(self, cookies, xsrf)
 
 
+async def new_browser(client) -> AdminSession:
+    """A new browser that has opened the main page (its owner cookie and XSRF token kept)."""
+    visited = await client.visit()
+    return AdminSession(client, visited.cookies, visited.xsrf)
+
+
 @asynccontextmanager
 async def serving(app, settings):
     """Serve `app` on a free port as server.py does; yields a Client for it."""

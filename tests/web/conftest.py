@@ -9,7 +9,8 @@ from imagehost.context import build_context
 from imagehost.migrations import prepare_database
 from imagehost.web.app import make_app
 from tests.admin import ADMIN_HASH, CHEAP
-from tests.web.client import AdminSession, serving
+from tests.web.accounts import reconfigure
+from tests.web.client import AdminSession, new_browser, serving
 
 
 @pytest.fixture
@@ -39,21 +40,16 @@ async def client(app, ctx):
         yield http
 
 
-async def new_session(client) -> AdminSession:
-    visited = await client.visit()
-    return AdminSession(client, visited.cookies, visited.xsrf)
-
-
 @pytest.fixture
 async def visitor(client) -> AdminSession:
     """A browser that has not signed in (it has opened the main page)."""
-    return await new_session(client)
+    return await new_browser(client)
 
 
 @pytest.fixture
 async def stranger(client) -> AdminSession:
     """Another browser, with an owner cookie of its own."""
-    return await new_session(client)
+    return await new_browser(client)
 
 
 @pytest.fixture
@@ -62,3 +58,10 @@ async def admin(visitor) -> AdminSession:
     response = await visitor.login()
     assert response.code == 303, response.body
     return visitor
+
+
+@pytest.fixture
+def open_site(ctx):
+    """The app with REGISTRATION=open: anyone may sign up."""
+    reconfigure(ctx, registration="open")
+    return ctx

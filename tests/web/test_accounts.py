@@ -17,18 +17,12 @@ from tests.albums import make_album
 from tests.web.accounts import (
     PASSWORD,
     body,
-    new_browser,
     reconfigure,
     sign_in,
     sign_up,
     signed_in_as,
 )
-
-
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
+from tests.web.client import new_browser
 
 
 # -- sign-up -------------------------------------------------------------------------------

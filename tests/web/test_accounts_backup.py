@@ -15,6 +15,7 @@ from tests.admin import ADMIN_PASSWORD
 from tests.backups import members, wipe
 from tests.unit.mongodump_reader import parse_archive
 from tests.web import accounts
+from tests.web.client import new_browser
 
 ACCOUNTS = ("users", "api_tokens", "invites")
 LEFT_OUT = ("sessions", "password_resets", "login_failures")
@@ -82,7 +83,7 @@ async def own_images(client, token: str) -> list[str]:
 
 async def signs_in_and_uploads(ctx, client, token: str, username: str = "alice") -> None:
     """A new browser signs in with the password; the token uploads into the account."""
-    browser = await accounts.new_browser(client)
+    browser = await new_browser(client)
     response = await accounts.sign_in(browser, username)
     assert response.code == 303, accounts.body(response)
     assert (await accounts.signed_in_as(browser)).lower() == username
@@ -119,7 +120,7 @@ async def test_after_a_restore_the_user_signs_in_and_the_token_uploads(ctx, clie
     before = await documents(ctx)
     path = await backup_path(ctx)
     await lose_everything(ctx)
-    assert (await accounts.sign_in(await accounts.new_browser(client), "alice")).code == 401
+    assert (await accounts.sign_in(await new_browser(client), "alice")).code == 401
     assert (await accounts.token_upload(client, token)).code == 401
 
     report = await restore(path, ctx.repo, ctx.storage)
@@ -146,7 +147,7 @@ async def test_replace_makes_the_accounts_exactly_the_backups(ctx, client, alice
     _, token, _ = alice
     path = await backup_path(ctx)
     before = await documents(ctx)
-    later = await accounts.new_browser(client)
+    later = await new_browser(client)
     assert (await accounts.sign_up(later, "bob")).code == 303
     await restore(path, ctx.repo, ctx.storage, replace=True)
     assert await documents(ctx) == before
@@ -190,7 +191,7 @@ async def test_the_admin_made_at_start_up_gives_way_to_the_backups(ctx, client, 
     assert (await ctx.accounts.users.by_name("admin")).id == backed_up.id
     assert await ctx.accounts.users.collection.count_documents({}) == 1
     assert (await accounts.token_upload(client, token)).code == 201
-    browser = await accounts.new_browser(client)
+    browser = await new_browser(client)
     assert (await browser.login(ADMIN_PASSWORD)).code == 303
     assert await accounts.signed_in_as(browser) == "admin"
     assert "the admin account admin is the backup's (made before it)" in report.notes

@@ -17,7 +17,6 @@ from tests.web.accounts import (
     PASSWORD,
     bearer,
     body,
-    new_browser,
     reconfigure,
     sign_in,
     sign_up,
@@ -25,15 +24,10 @@ from tests.web.accounts import (
     token_upload,
     user_with_token,
 )
+from tests.web.client import new_browser
 
 RESET_LINK = re.compile(r'id="reset-link"[^>]* value="[^"]*/reset/([A-Za-z0-9_-]+)"')
 NEW_PASSWORD = "a brand new password"
-
-
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
 
 
 async def alice(ctx):

@@ -4,20 +4,13 @@ refused without its XSRF token while the browser holds the site's cookies, and c
 import re
 from html import unescape
 
-import pytest
-
 from tests import images
 from tests.images import multipart
-from tests.web.accounts import new_browser, reconfigure, sign_up
+from tests.web.accounts import reconfigure, sign_up
+from tests.web.client import new_browser
 
 FORM = re.compile(r"<form\b[^>]*>", re.IGNORECASE)
 ACTION = re.compile(r'\baction="([^"]+)"')
-
-
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
 
 
 async def actions(browser, *paths: str) -> set[str]:

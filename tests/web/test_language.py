@@ -11,8 +11,8 @@ import pytest
 from imagehost.web.app import make_app
 from imagehost.web.handlers.base import LANGUAGE_COOKIE
 from tests.images import multipart
-from tests.web.accounts import body, new_browser, reconfigure, sign_in, sign_up
-from tests.web.client import serving
+from tests.web.accounts import body, sign_in, sign_up
+from tests.web.client import new_browser, serving
 
 RUSSIAN = "Язык"  # the switcher's label, a message every page carries
 ENGLISH = 'aria-label="Language"'
@@ -158,12 +158,6 @@ async def test_error_pages_are_russian(client):
 
 
 # -- the choice on the account ---------------------------------------------------------------
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
-
-
 async def language_seen(browser, accept_language: str = "") -> str:
     response = await browser.request("GET", "/", headers={"Accept-Language": accept_language})
     assert varies_by_language(response)

@@ -14,20 +14,14 @@ from tests import images
 from tests.records import image_record
 from tests.web.accounts import (
     bearer,
-    new_browser,
     reconfigure,
     sign_in,
     token_upload,
     user_with_token,
 )
+from tests.web.client import new_browser
 
 PNG = images.png()
-
-
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
 
 
 async def alice(ctx, client, **quota):

@@ -6,27 +6,18 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from imagehost.database import ImageRecord
 from tests.admin import ADMIN_PASSWORD
 from tests.web.accounts import (
     PASSWORD,
     bearer,
-    new_browser,
-    reconfigure,
     sign_in,
     sign_up,
     signed_in_as,
     token_upload,
     user_with_token,
 )
-
-
-@pytest.fixture
-def open_site(ctx):
-    reconfigure(ctx, registration="open")
-    return ctx
+from tests.web.client import new_browser
 
 
 async def test_the_account_page_needs_a_sign_in(open_site, visitor):
