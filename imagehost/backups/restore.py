@@ -198,12 +198,14 @@ class _Plan:
         self.files: set[str] = set()
         self.skipped = 0
         self.sides: dict[str, int] = {}
+        # The backup's admin accounts made from the settings: their name's key, and their id.
+        self.settings_admins: dict[str, object] = {}
         self.notes: list[str] = []
 
     def scan(self) -> None:
         names: set[str] = set()
         self.sides = dict.fromkeys(SIDE_COLLECTIONS, 0)
-        for record in self.records_of_archive(check=True, count_sides=True):
+        for record in self.records_of_archive(check=True, side=self.saw_side):
             if record.name in names:
                 raise RestoreError(f"the archive holds the record {record.name} twice")
             names.add(record.name)
@@ -216,24 +218,36 @@ class _Plan:
         if self.skipped:
             self.notes.append(f"{self.skipped} documents are not image records and were skipped")
 
+    def saw_side(self, name: str, raw: bytes) -> None:
+        """Count a side collection's document; keep the admins made from the settings."""
+        self.sides[name] += 1
+        if name == USERS:
+            doc = bson.decode(raw)
+            if doc.get("from_settings") is True and isinstance(doc.get("username_key"), str):
+                self.settings_admins[doc["username_key"]] = doc["_id"]
+
     def records_of_archive(
-        self, check: bool = False, count_sides: bool = False
+        self, check: bool = False, side: Callable[[str, bytes], None] | None = None
     ) -> Iterator[_Record]:
-        """The image records of the chosen collection (counting the side collections'
-        documents when asked)."""
+        """The image records of the chosen collection (and each side collection's document
+        to `side`, when given)."""
         for namespace, raw in self.documents():
             if namespace == self.namespace:
                 record = self.record(raw, check)
                 if record is not None:
                     yield record
-            elif count_sides and namespace[0] == self.namespace[0] and namespace[1] in self.sides:
-                self.sides[namespace[1]] += 1
+            elif side is not None and self.is_side(namespace):
+                side(namespace[1], raw)
 
-    def side_documents(self, name: str) -> Iterator[bytes]:
-        """The raw documents of a side collection, from the chosen collection's database."""
+    def side_documents(self) -> Iterator[tuple[str, bytes]]:
+        """The raw documents of every side collection, from the chosen collection's database,
+        with the collection's name: the archive read once for all of them."""
         for namespace, raw in self.documents():
-            if namespace == (self.namespace[0], name):
-                yield raw
+            if self.is_side(namespace):
+                yield namespace[1], raw
+
+    def is_side(self, namespace: tuple[str, str]) -> bool:
+        return namespace[0] == self.namespace[0] and namespace[1] in SIDE_COLLECTIONS
 
     def documents(self) -> Iterator[tuple[tuple[str, str], bytes]]:
         """Every document of the archive with its namespace, once the `images` collection is
@@ -388,8 +402,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     await prepare_database(repo)
     if not replace:
         report.notes.extend(await _settings_admin_gives_way(plan, repo))
-    for name in SIDE_COLLECTIONS:
-        report.collections_added[name] = await _restore_side(plan, repo, name, replace)
+    report.collections_added = await _restore_sides(plan, repo, replace)
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
         found += len(await raw.by_name(r.name for r in batch))
@@ -409,23 +422,28 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     return report
 
 
-async def _restore_side(plan: _Plan, repo: ImageRepository, name: str, replace: bool) -> int:
-    """A side collection's documents: added where missing, or (with --replace) exactly the
-    backup's, emptied when the backup has none. Returns how many were added."""
-    collection = RawCollection(repo.client, repo.db_name, name)
-    if replace:
-        await collection.delete_all()
-    # Before the documents: one already there under another _id (a membership, an account's
-    # name) is not added twice.
-    await collection.ensure_indexes()
-    documents = plan.side_documents(name)
+async def _restore_sides(plan: _Plan, repo: ImageRepository, replace: bool) -> dict[str, int]:
+    """The side collections' documents: added where missing, or (with --replace) exactly the
+    backup's, a collection emptied when the backup has none of it. Returns how many were
+    added to each."""
+    collections = {
+        name: RawCollection(repo.client, repo.db_name, name) for name in SIDE_COLLECTIONS
+    }
+    for collection in collections.values():
+        if replace:
+            await collection.delete_all()
+        # Before the documents: one already there under another _id (a membership, an
+        # account's name) is not added twice.
+        await collection.ensure_indexes()
+    documents = plan.side_documents()
 
-    def take() -> list[bytes]:
+    def take() -> list[tuple[str, bytes]]:
         return list(itertools.islice(documents, BATCH))
 
-    added = 0
+    added = dict.fromkeys(SIDE_COLLECTIONS, 0)
     while batch := await _in_thread(take):
-        added += await collection.add(batch)
+        for name, collection in collections.items():
+            added[name] += await collection.add([raw for of, raw in batch if of == name])
     return added
 
 
@@ -433,24 +451,13 @@ async def _settings_admin_gives_way(plan: _Plan, repo: ImageRepository) -> list[
     """The admin account made from the settings (by a start-up before this restore) gives way
     to the backup's admin of the same name under another id, which owns the backup's images,
     albums and tokens; the restore command sets its password from the settings again."""
-    theirs = await _in_thread(_settings_admins_of, plan)
     users = UserRepository(repo.client, repo.db_name)
     notes = []
     for user in await users.settings_admins():
-        if theirs.get(username_key(user.username), user.id) != user.id:
+        if plan.settings_admins.get(username_key(user.username), user.id) != user.id:
             await users.delete(user.id)
             notes.append(f"the admin account {user.username} is the backup's (made before it)")
     return notes
-
-
-def _settings_admins_of(plan: _Plan) -> dict[str, object]:
-    """The backup's admin accounts made from the settings: their name's key, and their id."""
-    found = {}
-    for raw in plan.side_documents(USERS):
-        doc = bson.decode(raw)
-        if doc.get("from_settings") is True and isinstance(doc.get("username_key"), str):
-            found[doc["username_key"]] = doc["_id"]
-    return found
 
 
 def _compare_files(plan: _Plan, storage: Storage) -> tuple[list[str], set[str]]:
