@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from ..database import ImageRepository
 from ..i18n.languages import N_
 from ..refusal import Refusal
-from .usage import NONE, Usage, usage_by_owner
+from .usage import NONE, Usage, usage_of
 from .users import User
 
 # "Per day" is the last 24 hours, not a calendar day: no one's allowance resets at a midnight
@@ -150,8 +150,8 @@ async def _standing(
 ) -> Standing:
     stored = today = NONE
     if everything or limits.bytes:
-        stored = (await usage_by_owner(repo, [user.owner]))[user.owner]
+        stored = await usage_of(repo, user.owner)
     if everything or limits.images_per_day:
         since = (now or datetime.now(UTC)) - DAY
-        today = (await usage_by_owner(repo, [user.owner], since=since))[user.owner]
+        today = await usage_of(repo, user.owner, since=since)
     return Standing(limits, stored, today)

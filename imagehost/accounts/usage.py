@@ -32,3 +32,8 @@ async def usage_by_owner(
         match["created_ms"] = {"$gte": millis(since)}
     sums = await repo.sums(match, by="owner")
     return {owner: Usage(*sums[owner]) if owner in sums else NONE for owner in owners}
+
+
+async def usage_of(repo: ImageRepository, owner: str, *, since: datetime | None = None) -> Usage:
+    """usage_by_owner of one owner."""
+    return (await usage_by_owner(repo, [owner], since=since))[owner]

@@ -3,7 +3,7 @@ a password-reset link shown once, delete keeping or deleting their images). Each
 plain form whose answer is the page again, saying what was done."""
 
 from ...accounts.service import RESET_HOURS, Removed
-from ...accounts.usage import usage_by_owner
+from ...accounts.usage import usage_by_owner, usage_of
 from ...accounts.users import User
 from ...i18n.languages import N_
 from ...refusal import Refusal
@@ -31,6 +31,10 @@ class UsersPage(AdminHandler):
             reset_hours=RESET_HOURS,
         )  # fmt: skip
 
+    def reset_link(self, token: str) -> str:
+        """The one-time link (/reset/<token>) that sets an account's password."""
+        return f"{self.base_url}/reset/{token}"
+
     async def target(self, user_id: str) -> User:
         user = await self.ctx.accounts.users.get(user_id)
         if user is None:
@@ -48,8 +52,7 @@ class UsersHandler(UsersPage):
     async def post(self) -> None:
         username = self.get_body_argument("username").strip()
         user, token = await self.ctx.accounts.create_user(username, self.current_user)
-        link = f"{self.base_url}/reset/{token}"
-        await self.show(done="created", account=user.username, reset_link=link)
+        await self.show(done="created", account=user.username, reset_link=self.reset_link(token))
 
 
 class UserStatusHandler(UsersPage):
@@ -67,8 +70,7 @@ class UserResetHandler(UsersPage):
     async def post(self, user_id: str) -> None:
         user = await self.target(user_id)
         token = await self.ctx.accounts.make_reset_link(user, self.current_user)
-        link = f"{self.base_url}/reset/{token}"
-        await self.show(done="reset", account=user.username, reset_link=link)
+        await self.show(done="reset", account=user.username, reset_link=self.reset_link(token))
 
 
 class UserDeleteHandler(UsersPage):
@@ -76,11 +78,9 @@ class UserDeleteHandler(UsersPage):
 
     async def get(self, user_id: str) -> None:
         user = await self.target(user_id)
-        usage = await usage_by_owner(self.ctx.repo, [user.owner])
+        usage = await usage_of(self.ctx.repo, user.owner)
         albums = await self.ctx.albums.albums.of_owner(user.owner)
-        self.render(
-            "admin_user_delete.html", account=user, usage=usage[user.owner], albums=len(albums)
-        )
+        self.render("admin_user_delete.html", account=user, usage=usage, albums=len(albums))
 
     async def post(self, user_id: str) -> None:
         user = await self.target(user_id)
@@ -106,7 +106,7 @@ class UserQuotaHandler(UsersPage):
             self.get_body_argument("quota_bytes", ""),
             self.get_body_argument("quota_images_per_day", ""),
         )
-        usage = (await usage_by_owner(self.ctx.repo, [user.owner]))[user.owner]
+        usage = await usage_of(self.ctx.repo, user.owner)
         self.respond(
             fragment="_admin_user_quota.html", redirect="/admin/users", user=user, usage=usage
         )
