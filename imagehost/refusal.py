@@ -31,6 +31,8 @@ CODES = {
     "bad_token": "The Bearer token is unknown or revoked, or its account is disabled.",
     "wrong_credentials": "The username or the password is wrong (which one is not said).",
     "account_disabled": "The account is disabled.",
+    "account_gone": "The account that signed the request in was deleted or disabled while it ran; "
+    "nothing was kept.",
     "password_from_settings": "The admin's password is set by ADMIN_PASSWORD(_HASH), not here.",
     "admin_only": "Only an admin may do this.",
     "registration_closed": "The site takes no sign-ups (REGISTRATION=closed).",

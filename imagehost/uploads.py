@@ -137,22 +137,23 @@ class UploadService:
         owner: str = "",
         album: str = "",
         expires_in: int = 0,
-        quota: Callable[[int, bool], Awaitable[None]] | None = None,
+        check: Callable[[int, bool], Awaitable[None]] | None = None,
     ) -> Upload:
         """Store one upload (at the end of the album `album` when given, an album id the caller
         checked), kept `expires_in` seconds (0: until deleted); raises ImageRejected,
-        DatabaseUnavailable or StorageFull, or what `quota` raises.
+        DatabaseUnavailable or StorageFull, or what `check` raises.
 
-        `quota(size, stored)` is awaited with the bytes to be stored before any file is
-        written (`stored` False), then again once the record is in (`stored` True); when it
-        raises, the upload is refused (and removed again).
+        `check(size, stored)` (the owner account's: its quotas, and that it is still there) is
+        awaited with the bytes to be stored before any file is written (`stored` False), then
+        again once the record is in (`stored` True); when it raises, the upload is refused
+        (and removed again, through the one delete path).
         Files are written first and the record (then the membership) last; when those cannot
         be written what was written is removed, so a refused or failed upload leaves nothing.
         """
         loop = asyncio.get_running_loop()
         prepared = await loop.run_in_executor(self.executor, prepare_image, data, self.limits)
-        if quota is not None:
-            await quota(len(prepared.data), False)
+        if check is not None:
+            await check(len(prepared.data), False)
         token = secrets.token_urlsafe(24)
         for _ in range(NAME_ATTEMPTS):
             stem = new_stem()
@@ -182,8 +183,8 @@ class UploadService:
                 await self._remove_files(*record_files(name, thumb_name))
                 raise
             try:
-                if quota is not None:
-                    await quota(record.size, True)
+                if check is not None:
+                    await check(record.size, True)
                 if album and self.albums is not None:
                     await self.albums.append(album, [name])
             except BaseException:

@@ -19,7 +19,7 @@ from ..settings import MIN_ADMIN_PASSWORD, USERNAME, Settings, SettingsError
 from ..uploads import UploadService
 from .invites import InviteStore
 from .passwords import Passwords
-from .quotas import parse_count, parse_size
+from .quotas import check_upload, parse_count, parse_size
 from .resets import ResetStore
 from .sessions import SessionStore
 from .tokens import TokenStore
@@ -70,6 +70,14 @@ def password_from_settings() -> Refusal:
         403, "password_from_settings",
         N_("this account's password is set by ADMIN_PASSWORD or ADMIN_PASSWORD_HASH: "
            "change it there and restart"),
+    )  # fmt: skip
+
+
+def account_gone() -> Refusal:
+    return Refusal(
+        401, "account_gone",
+        N_("your account was deleted or disabled while this request was under way; nothing "
+           "was kept"),
     )  # fmt: skip
 
 
@@ -262,6 +270,30 @@ class Accounts:
         if now - user.last_seen_ms > SEEN_EVERY_MS:
             await self.users.seen(user.id, now, SEEN_EVERY_MS)
         return user
+
+    async def confirm_owner(self, user: User) -> User:
+        """`user` as stored now, asked once something made in their name (an image record, an
+        album) is in the database; raises account_gone (401) when the account was deleted or
+        disabled since the request was signed in, and the caller then removes what it made.
+
+        This is what keeps delete_user exact in every process, with no lock: delete_user
+        disables the account before it sweeps what the account owns, and the sweep reads after
+        that. A write that reads the account still active here went in before the disable, so
+        the sweep finds it; one that reads it disabled or gone removes itself. A disabled
+        account's write is refused too: a delete begins with that same disable, and a disable
+        holds at once for whatever was not in yet, as it does for the account's tokens."""
+        current = await self.users.get(user.id)
+        if current is None or not current.active:
+            raise account_gone()
+        return current
+
+    async def check_upload(self, user: User, size: int, stored: bool) -> None:
+        """UploadService.accept's `check` for `user`'s upload of `size` bytes: the quotas
+        before the files are written; once the record is in, that the account is still there
+        (confirm_owner), then the quotas again with the account as it stands then."""
+        if stored:
+            user = await self.confirm_owner(user)
+        await check_upload(self.uploads.repo, user, self.settings.quota, size, stored)
 
     async def admin_exists(self) -> bool:
         return await self.users.admin_exists()

@@ -7,7 +7,7 @@ Nothing here knows about HTTP; refusals are raised as Refusal.
 import asyncio
 import re
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -89,8 +89,15 @@ class AlbumService:
         self.executor = executor  # for the zip's reads and writes
 
     async def create(
-        self, owner: str, title: str, description: str = "", visibility: str = "unlisted"
+        self,
+        owner: str,
+        title: str,
+        description: str = "",
+        visibility: str = "unlisted",
+        confirm: Callable[[], Awaitable[object]] | None = None,
     ) -> AlbumRecord:
+        """A new album of `owner`'s. `confirm()` (the owner account's: that it is still
+        there) is awaited once the album is in; when it raises, the album is deleted again."""
         if not owner:
             raise AlbumNotFound()
         album = AlbumRecord(
@@ -98,6 +105,12 @@ class AlbumService:
             description=clean_description(description), visibility=check_visibility(visibility),
         )  # fmt: skip
         await self.albums.insert(album)
+        if confirm is not None:
+            try:
+                await confirm()
+            except BaseException:
+                await asyncio.shield(self.albums.delete(album.album_id))
+                raise
         return album
 
     async def owned(self, album_id: str, owner: str) -> AlbumRecord:

@@ -257,7 +257,9 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             ),
             "401": _error(
                 "The Bearer token is not valid (`bad_token`), or the server takes uploads only "
-                "from signed-in users and none was sent (`sign_in_required`)."
+                "from signed-in users and none was sent (`sign_in_required`), or the account "
+                "was deleted or disabled while the upload ran (`account_gone`): nothing was "
+                "stored."
             ),
             "403": _error(
                 "The request carried cookies but no valid XSRF token (`xsrf`), or the account "

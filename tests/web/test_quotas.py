@@ -144,13 +144,13 @@ async def test_uploads_racing_past_the_first_check_are_removed_again(open_site, 
             await ctx.repo.insert(rivals.pop())
 
     with pytest.raises(Refusal) as refused:
-        await ctx.uploads.accept(PNG, "cat.png", owner=user.owner, quota=racing)
+        await ctx.uploads.accept(PNG, "cat.png", owner=user.owner, check=racing)
     assert refused.value.code == "quota_daily" and checks == [False]
     assert await records_of(ctx, user.owner) == [rival.name]
     assert files(ctx) == []
     # Alone, the same upload is taken: the second check counts itself once.
     await ctx.uploads.delete(rival)
-    taken = await ctx.uploads.accept(PNG, "cat.png", owner=user.owner, quota=racing)
+    taken = await ctx.uploads.accept(PNG, "cat.png", owner=user.owner, check=racing)
     assert checks == [False, False, True]
     assert await records_of(ctx, user.owner) == [taken.record.name]
 

@@ -1,6 +1,7 @@
 """The owner's albums: the list and the form that makes one, an album's own page (title,
 description, visibility, link, order), adding and removing images, deleting."""
 
+from functools import partial
 from urllib.parse import quote
 
 from loguru import logger
@@ -32,10 +33,12 @@ class AlbumsHandler(AlbumBase):
         self.render("albums.html", albums=await self.ctx.albums.of_owner(owner))
 
     async def post(self) -> None:
+        user = self.signed_in_user()
         album = await self.ctx.albums.create(
             self.owner_id(create=True), self.get_body_argument("title", ""),
             self.get_body_argument("description", ""),
             self.get_body_argument("visibility", "unlisted"),
+            confirm=partial(self.ctx.accounts.confirm_owner, user) if user else None,
         )  # fmt: skip
         logger.info(f"album created ip={self.request.remote_ip} album={album.album_id}")
         self.respond(redirect=self.album_path(album))

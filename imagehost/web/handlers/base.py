@@ -272,7 +272,9 @@ class BaseHandler(RequestHandler):
         exc = kwargs["exc_info"][1] if "exc_info" in kwargs else None
         refusal = refusal_for(exc, status_code, self.request.method or "")
         self.set_status(refusal.status)
-        if refusal.code == "bad_token":
+        if refusal.code == "bad_token" or (
+            refusal.code == "account_gone" and self.bearer_token() is not None
+        ):
             self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
         message = refusal.text(self.locale.code, self.locale.translate)
         self.clear_header("Content-Disposition")

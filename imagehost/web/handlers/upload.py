@@ -7,7 +7,6 @@ from functools import partial
 from loguru import logger
 from tornado.web import stream_request_body
 
-from ...accounts.quotas import check_upload
 from ...i18n.languages import N_
 from ...logsetup import one_line
 from ...refusal import Refusal
@@ -109,14 +108,9 @@ class UploadReceiver(BaseHandler):
             if album:  # checked before anything is stored: someone else's album is refused
                 await self.ctx.albums.owned(album, owner)
             user = self.signed_in_user()
-            quota = (
-                partial(check_upload, self.ctx.repo, user, self.ctx.settings.quota)
-                if user
-                else None
-            )
             upload = await self.ctx.uploads.accept(
                 part.data, part.filename, owner=owner, album=album, expires_in=expires_in,
-                quota=quota,
+                check=partial(self.ctx.accounts.check_upload, user) if user else None,
             )  # fmt: skip
         self.log_result("accepted", len(part.data), upload.record.name)
         return upload
