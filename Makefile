@@ -10,7 +10,7 @@ HTTP_PORT ?= 8080
 VAR_DIR ?= ./var
 export APP_PORT HTTP_PORT VAR_DIR
 
-BENCHMARKS := upload upload_cpu serve gallery album healthz memory backup profile_upload s3
+BENCHMARKS := upload upload_cpu serve gallery album healthz memory backup profile_upload s3 users_page
 
 # The interface's translations: locale/<lang>/LC_MESSAGES/imagehost.po, compiled to .mo
 # (git-ignored) before the app runs; `make messages` re-reads the sources (see README).
@@ -66,11 +66,11 @@ locale/%.mo: locale/%.po | $(VENV)/.local-installed
 # marked untranslated, changed ones fuzzy). A new language: make messages NEW_LANGUAGE=de
 messages: $(VENV)/.local-installed
 	mkdir -p locale
-	$(PYBABEL) extract -F babel.cfg --sort-by-file --project imagehost -o $(TEMPLATE) \
+	$(PYBABEL) extract -F babel.cfg --sort-by-file --width 100 --project imagehost -o $(TEMPLATE) \
 	  $$(find imagehost templates static -type f -not -path '*/__pycache__/*')
 	$(if $(NEW_LANGUAGE),test -e locale/$(NEW_LANGUAGE)/LC_MESSAGES/imagehost.po || \
 	  $(PYBABEL) init -i $(TEMPLATE) -d locale -D imagehost -l $(NEW_LANGUAGE))
-	$(PYBABEL) update -i $(TEMPLATE) -d locale -D imagehost
+	$(PYBABEL) update --width 100 -i $(TEMPLATE) -d locale -D imagehost
 
 system-deps:
 	@scripts/system-deps.sh nginx

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bson import ObjectId
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 
 from ..database import create_indexes, unavailable_on_driver_error
 
@@ -102,6 +102,20 @@ class User:
         )
 
 
+@dataclass(frozen=True)
+class UserPage:
+    """One page of the accounts by name, and the names its neighbours are opened from."""
+
+    users: list[User]
+    previous: str  # the first name here: the previous page is the one before it ("": none)
+    next: str  # the last name here: the next page is the one after it ("": none)
+    offset: int  # how many accounts come before this page
+    total: int  # how many accounts there are
+    # How this page is asked for again ({"after": name}, {"before": name} or {}): every link
+    # and form of the page carries it, so an action answers with the same page.
+    position: dict = field(default_factory=dict)
+
+
 def new_user_id() -> str:
     return str(ObjectId())
 
@@ -148,12 +162,40 @@ class UserRepository:
                 {"$set": {"last_seen_ms": now}},
             )
 
-    async def listing(self, limit: int) -> list[User]:
-        """Up to `limit` accounts, by name (ignoring case)."""
+    async def page(self, size: int, *, after: str = "", before: str = "") -> "UserPage":
+        """A page of up to `size` accounts by name (ignoring case): the first, the next ones
+        after the name `after`, or the ones just before the name `before`. Names need not
+        belong to an account any more: a page whose rows were deleted opens the one before it,
+        and a page before that reaches the first account is the first page."""
+        forward = bool(after) or not before
+        bound = {"$gt": username_key(after)} if after else {"$lt": username_key(before)}
+        docs = await self._names(bound if after or before else None, forward, size)
+        if not forward and len(docs) < size:
+            return await self.page(size)
+        if after and not docs:
+            return await self.page(size, before=after)
+        users = [User.from_document(doc) for doc in (docs if forward else reversed(docs))]
+        if not users:
+            return UserPage([], "", "", 0, 0)
+        first, last = username_key(users[0].username), username_key(users[-1].username)
         with unavailable_on_driver_error():
-            cursor = self.collection.find({}).sort("username_key", ASCENDING).limit(limit)
-            docs = await cursor.to_list(limit)
-        return [User.from_document(doc) for doc in docs]
+            earlier = await self.collection.count_documents({"username_key": {"$lt": first}})
+            later = await self.collection.count_documents({"username_key": {"$gt": last}})
+        return UserPage(
+            users,
+            previous=users[0].username if earlier else "",
+            next=users[-1].username if later else "",
+            offset=earlier,
+            total=earlier + len(users) + later,
+            position={"after": after} if after else {"before": before} if before else {},
+        )
+
+    async def _names(self, bound: dict | None, forward: bool, limit: int) -> list[dict]:
+        query = {"username_key": bound} if bound else {}
+        order = ASCENDING if forward else DESCENDING
+        with unavailable_on_driver_error():
+            cursor = self.collection.find(query).sort("username_key", order).limit(limit)
+            return await cursor.to_list(limit)
 
     async def names(self, user_ids: list[str]) -> dict[str, str]:
         """The username of each of `user_ids` that has an account."""

@@ -24,6 +24,7 @@ BENCHMARKS = {
     "backup": "Backup of",
     "profile_upload": "inclusive (a function and what it calls):",
     "s3": "Object storage (Ceph RGW) beside local storage",
+    "users_page": "Users page through nginx",
 }
 
 

@@ -1,16 +1,25 @@
-"""The admin's users page: every account, and what the admin does to one (disable or enable,
-a password-reset link shown once, delete keeping or deleting their images). Each action is a
-plain form whose answer is the page again, saying what was done."""
+"""The admin's users page: the accounts by name, a page at a time, and what the admin does to
+one (disable or enable, a password-reset link shown once, delete keeping or deleting their
+images). Each action is a plain form whose answer is the same page again, saying what was
+done: every link and form of a page carries its position (`after` or `before` a name)."""
+
+from urllib.parse import urlencode
 
 from ...accounts.service import RESET_HOURS, Removed
 from ...accounts.usage import usage_by_owner, usage_of
 from ...accounts.users import User
 from ...i18n.languages import N_
 from ...refusal import Refusal
+from ...settings import USERNAME
 from .admin import AdminHandler
 
-USERS_LIMIT = 500
+PAGE_SIZE = 50
 USER_ID = "([0-9a-f]{24})"  # accounts.users.new_user_id()
+
+
+def query_of(position: dict[str, str]) -> str:
+    """The query string ("?after=bob", or "") that opens the page at `position` again."""
+    return "?" + urlencode(position) if position else ""
 
 
 class UsersPage(AdminHandler):
@@ -21,15 +30,29 @@ class UsersPage(AdminHandler):
         removed: Removed | None = None,
         reset_link: str = "",
     ) -> None:
-        """The users page; `done` says what was just done to the account named `account`."""
-        users = await self.ctx.accounts.users.listing(USERS_LIMIT + 1)
-        more, users = len(users) > USERS_LIMIT, users[:USERS_LIMIT]
-        usage = await usage_by_owner(self.ctx.repo, [user.owner for user in users])
+        """The users page at the position asked for; `done` says what was just done to the
+        account named `account`."""
+        page = await self.ctx.accounts.users.page(PAGE_SIZE, **self.position())
+        usage = await usage_by_owner(self.ctx.repo, [user.owner for user in page.users])
         self.respond(
-            page="admin_users.html", users=users, usage=usage, more=more,
+            page="admin_users.html", users=page, usage=usage, here=query_of(page.position),
             done=done, account=account, removed=removed, reset_link=reset_link,
             reset_hours=RESET_HOURS,
         )  # fmt: skip
+
+    def position(self) -> dict[str, str]:
+        """Where in the accounts the page is, from the query: {"after": name} (the page after
+        that name), {"before": name} or {} (the first page)."""
+        for key in ("after", "before"):
+            name = self.get_query_argument(key, "")
+            if name and not USERNAME.fullmatch(name):
+                raise Refusal(
+                    400, "malformed_request", N_("{key} is a username, not {value}"),
+                    key=key, value=name,
+                )  # fmt: skip
+            if name:
+                return {key: name}
+        return {}
 
     def reset_link(self, token: str) -> str:
         """The one-time link (/reset/<token>) that sets an account's password."""
@@ -80,7 +103,10 @@ class UserDeleteHandler(UsersPage):
         user = await self.target(user_id)
         usage = await usage_of(self.ctx.repo, user.owner)
         albums = await self.ctx.albums.albums.of_owner(user.owner)
-        self.render("admin_user_delete.html", account=user, usage=usage, albums=len(albums))
+        self.render(
+            "admin_user_delete.html", account=user, usage=usage, albums=len(albums),
+            here=query_of(self.position()),
+        )  # fmt: skip
 
     async def post(self, user_id: str) -> None:
         user = await self.target(user_id)
@@ -107,6 +133,8 @@ class UserQuotaHandler(UsersPage):
             self.get_body_argument("quota_images_per_day", ""),
         )
         usage = await usage_of(self.ctx.repo, user.owner)
+        here = query_of(self.position())
         self.respond(
-            fragment="_admin_user_quota.html", redirect="/admin/users", user=user, usage=usage
-        )
+            fragment="_admin_user_quota.html", redirect="/admin/users" + here,
+            user=user, usage=usage, here=here,
+        )  # fmt: skip
