@@ -19,6 +19,9 @@ PYBABEL := $(PY) -m babel.messages.frontend
 CATALOGUES := $(wildcard locale/*/LC_MESSAGES/imagehost.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 TEMPLATE := locale/imagehost.pot
+# The committed catalogues' line width; every pybabel step that writes one uses it, so that
+# `make messages` on an unchanged tree rewrites nothing (Babel's own default is 76).
+PO_WIDTH := 100
 ZLIB_NG := build/zlib-ng/libz.so.1
 
 .PHONY: run test lint format venv system-deps system-deps-test clean bench $(BENCHMARKS:%=bench-%)
@@ -66,11 +69,12 @@ locale/%.mo: locale/%.po | $(VENV)/.local-installed
 # marked untranslated, changed ones fuzzy). A new language: make messages NEW_LANGUAGE=de
 messages: $(VENV)/.local-installed
 	mkdir -p locale
-	$(PYBABEL) extract -F babel.cfg --sort-by-file --width 100 --project imagehost -o $(TEMPLATE) \
+	$(PYBABEL) extract -F babel.cfg --sort-by-file --width $(PO_WIDTH) --project imagehost -o $(TEMPLATE) \
 	  $$(find imagehost templates static -type f -not -path '*/__pycache__/*')
 	$(if $(NEW_LANGUAGE),test -e locale/$(NEW_LANGUAGE)/LC_MESSAGES/imagehost.po || \
-	  $(PYBABEL) init -i $(TEMPLATE) -d locale -D imagehost -l $(NEW_LANGUAGE))
-	$(PYBABEL) update --width 100 -i $(TEMPLATE) -d locale -D imagehost
+	  $(PYBABEL) init -i $(TEMPLATE) -d locale -D imagehost -l $(NEW_LANGUAGE) --width $(PO_WIDTH))
+	$(PYBABEL) update -i $(TEMPLATE) -d locale -D imagehost --width $(PO_WIDTH) \
+	  --ignore-pot-creation-date
 
 system-deps:
 	@scripts/system-deps.sh nginx

@@ -1,12 +1,15 @@
 """Every message of the interface is in every catalogue, and the extraction really finds them."""
 
 import io
+import shlex
+import subprocess
+from datetime import UTC, datetime
 
 import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
-from imagehost.i18n.catalogs import source_messages
+from imagehost.i18n.catalogs import ROOT, source_messages
 from imagehost.i18n.extract import extract_tornado
 from imagehost.i18n.languages import LANGUAGES, SOURCE_LANGUAGE, catalogue_path
 from tests.unit.catalogue import problems
@@ -99,3 +102,48 @@ def test_the_check_passes_a_complete_catalogue():
 def test_the_check_finds_what_is_missing_or_wrong(entries, complaint):
     found = problems(catalogue_with(*entries), SOURCES)
     assert len(found) == 1 and complaint in found[0], found
+
+
+def messages_update_command() -> list[str]:
+    """The `pybabel update` step of `make messages`, as the Makefile would run it."""
+    dry_run = subprocess.run(
+        ["make", "-n", "-s", "messages"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    steps = [shlex.split(step) for step in dry_run.replace("\\\n", " ").splitlines()]
+    (update,) = [step for step in steps if "babel.messages.frontend" in step and "update" in step]
+    return update
+
+
+def as_template(catalog: Catalog) -> Catalog:
+    """What `pybabel extract` would write for `catalog`'s messages: their places, no translations,
+    a creation date of its own."""
+    template = Catalog(project=catalog.project, creation_date=datetime(2000, 1, 1, tzinfo=UTC))
+    for message in catalog:
+        if message.id:
+            empty = ("", "") if message.pluralizable else ""
+            template.add(
+                message.id,
+                empty,
+                message.locations,
+                message.flags,
+                message.auto_comments,
+                message.user_comments,
+                context=message.context,
+            )
+    return template
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_make_messages_keeps_the_committed_catalogue_as_it_is(language, tmp_path):
+    """With the messages unchanged, the catalogue `make messages` writes is byte for byte the
+    committed one: same line width, same header (no new POT-Creation-Date): no noisy diff."""
+    committed = catalogue_path(language).read_bytes()
+    pot, po = tmp_path / "imagehost.pot", tmp_path / "imagehost.po"
+    with pot.open("wb") as out:
+        write_po(out, as_template(read_catalogue(language)))
+    po.write_bytes(committed)
+    command = messages_update_command()
+    for flag, value in (("-i", pot), ("-d", tmp_path)):
+        command[command.index(flag) + 1] = str(value)
+    subprocess.run([*command, "-o", str(po), "-l", language], cwd=ROOT, check=True)
+    assert po.read_bytes() == committed
