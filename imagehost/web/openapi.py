@@ -11,6 +11,9 @@ from .views import IMAGES_PREFIX, PAGES_PREFIX
 
 API_PREFIX = "/api/v1"
 DELETE_TOKEN_HEADER = "X-Delete-Token"
+# What a CORS preflight allows an origin that CORS_ORIGINS lists (handlers/api.py answers it).
+CORS_REQUEST_HEADERS = f"Accept, Authorization, Content-Type, {DELETE_TOKEN_HEADER}"
+CORS_MAX_AGE_SECONDS = 600
 # Delete tokens are URL-safe base64 (secrets.token_urlsafe); the bound only rejects nonsense.
 TOKEN_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
 
@@ -25,10 +28,46 @@ def _error(description: str) -> dict:
 
 
 _UNAVAILABLE = _error("The database is unavailable; nothing was changed. Try again shortly.")
-# What nginx itself answers, as JSON, in front of every API path (nginx/imagehost.conf.template's
-# error_page): the app down or too slow, or an error it could not turn into an answer.
+
+
+def _text(description: str) -> dict:
+    """One of nginx's own answers in text (`error: <message>`): those it sends before it has
+    read the path or the headers, so before it can know that the API was asked."""
+    schema = {"type": "string", "pattern": "^error: "}
+    return {"description": description, "content": {"text/plain": {"schema": schema}}}
+
+
+def _also(own: dict, other: dict) -> dict:
+    """One status's answer described by two: the operation's own, and nginx's."""
+    content = {**other.get("content", {}), **own.get("content", {})}
+    return {
+        **own,
+        "description": f"{own['description']} {other['description']}",
+        "content": content,
+    }
+
+
+# What nginx itself answers in front of every API path (nginx/imagehost.conf.template's
+# error_page): a request it cannot read, a body over its limit, the app down or too slow, or an
+# error it could not turn into an answer; JSON with a code, or text where nginx knows no path.
+# A status an operation documents already gets nginx's added. 411 is in nginx's error_page but
+# never sent here: nginx takes a body sent without a length for no body at all.
 _FROM_NGINX = {
+    "400": _also(
+        _error(
+            "From nginx, `malformed_request`: a header it cannot read (or headers over its "
+            "buffers), a Content-Length that is not one number, Content-Length together with "
+            "Transfer-Encoding, or Transfer-Encoding in HTTP/1.0."
+        ),
+        _text("A request line it cannot read is answered in text: it knows no path then."),
+    ),
+    "413": _error("`too_large` (from nginx): the body is larger than nginx takes."),
+    "414": _text(
+        "From nginx, in text: the path and query are longer than nginx reads (8 KB); it has "
+        "read no headers then, so it cannot tell that the API was asked."
+    ),
     "500": _error("`server_error`: an error the server could not answer otherwise."),
+    "501": _error("`malformed_request` (from nginx): a Transfer-Encoding other than chunked."),
     "502": _error("`app_unavailable` (from nginx): the app is not running or restarting."),
     "503": _error("`app_unavailable` (from nginx): the app is overloaded or stopping."),
     "504": _error("`app_unavailable` (from nginx): the app did not answer in time."),
@@ -369,10 +408,11 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             "title": "imagehost API",
             "version": "1",
             "description": (
-                "Upload, read and delete images. Every answer is JSON; errors are "
-                '`{"error": "...", "code": "..."}` with the status that fits: `code` is stable '
-                "for programs, `error` says it in the language Accept-Language asks for (English "
-                "or Russian)."
+                "Upload, read and delete images. Every answer with a body is JSON, but for two "
+                "of nginx's own in text (a request line it cannot read, 400, and a path too "
+                'long, 414); errors are `{"error": "...", "code": "..."}` with the status that '
+                "fits: `code` is stable for programs, `error` says it in the language "
+                "Accept-Language asks for (English or Russian)."
             ),
         },
         "servers": [{"url": base_url or "/"}],
@@ -405,9 +445,12 @@ def openapi_document(base_url: str, max_upload_bytes: int) -> dict:
             },
         },
     }
+    for item in document["paths"].values():
+        item["options"] = _preflight(item)
     for operation in _operations(document):
+        responses = operation["responses"]
         for status, answer in _FROM_NGINX.items():
-            operation["responses"].setdefault(status, answer)
+            responses[status] = _also(responses[status], answer) if status in responses else answer
     return document
 
 
@@ -418,3 +461,72 @@ def _operations(document: dict) -> list[dict]:
         for operation in item.values()
         if isinstance(operation, dict) and "responses" in operation
     ]
+
+
+def _preflight(item: dict) -> dict:
+    """OPTIONS on a path, as the app answers it: the path's methods, and for an origin that
+    CORS_ORIGINS lists (none by default) what a browser from there may send."""
+    methods = ", ".join(method.upper() for method in item if method != "parameters")
+    first = next(operation for method, operation in item.items() if method != "parameters")
+    allowed = "only for an Origin that CORS_ORIGINS lists"
+
+    def header(description: str, schema: dict, required: bool = False) -> dict:
+        return {"description": description, "required": required, "schema": schema}
+
+    preflight = {
+        "operationId": f"{first['operationId']}Preflight",
+        "summary": "CORS preflight: the methods and headers a browser may use here",
+        "description": "Access-Control-Request-Method and -Headers are not read: the answer "
+        "lists every method of the path and every header the API reads.",
+        "security": _OPTIONAL_TOKEN,
+        "parameters": [
+            {
+                "name": "Origin",
+                "in": "header",
+                "required": False,
+                "description": "The calling page's origin, as browsers send it.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "204": {
+                "description": "No Origin, or one that CORS_ORIGINS lists (then with the "
+                "Access-Control headers).",
+                "headers": {
+                    "Allow": header(
+                        "The path's methods.", {"const": f"{methods}, OPTIONS"}, required=True
+                    ),
+                    "Access-Control-Allow-Origin": header(
+                        f"The request's Origin, or `*` when CORS_ORIGINS is `*`; {allowed}.",
+                        {"type": "string"},
+                    ),
+                    "Access-Control-Allow-Methods": header(
+                        f"The path's methods; {allowed}.", {"const": methods}
+                    ),
+                    "Access-Control-Allow-Headers": header(
+                        f"The request headers the API reads; {allowed}.",
+                        {"const": CORS_REQUEST_HEADERS},
+                    ),
+                    "Access-Control-Max-Age": header(
+                        f"Seconds a browser may keep this answer; {allowed}.",
+                        {"type": "integer", "const": CORS_MAX_AGE_SECONDS},
+                    ),
+                    "Access-Control-Expose-Headers": header(
+                        f"The answer headers a page may read; {allowed}.", {"const": "Location"}
+                    ),
+                },
+            },
+            "401": _BAD_TOKEN,
+            "403": _error(
+                "`origin_not_allowed`: an Origin that CORS_ORIGINS does not list (any Origin "
+                "with CORS_ORIGINS empty, the default); no Access-Control headers."
+            ),
+            "503": _UNAVAILABLE,
+        },
+    }
+    if "parameters" in item:
+        # The name is not looked up: only one that no route takes (the pattern refuses it).
+        preflight["responses"]["404"] = _error(
+            "`not_found`: no such API path (the name is not one an image can have)."
+        )
+    return preflight

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from imagehost.refusal import CODES
+from imagehost.web.openapi import openapi_document
 from tests.stack import stack_env, start_stack
 
 pytestmark = pytest.mark.e2e
@@ -20,6 +21,8 @@ UNAVAILABLE = {
     "en": "the site is not answering right now; please try again shortly",
     "ru": "сайт сейчас не отвечает; попробуйте ещё раз чуть позже",
 }
+
+DOCUMENT = openapi_document("http://127.0.0.1", 1024)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +50,14 @@ def request(path: str, *headers: str, method: str = "POST") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def documented(method: str, path: str, answer) -> None:
+    """The OpenAPI document lists this answer, status and content type, for the operation."""
+    status, headers, _ = answer
+    responses = DOCUMENT["paths"][path][method]["responses"]
+    assert str(status) in responses, f"{method} {path} does not list {status}"
+    assert headers["Content-Type"].split(";")[0] in responses[str(status)]["content"]
+
+
 def json_error(answer) -> dict:
     status, headers, body = answer
     assert headers["Content-Type"] == "application/json"
@@ -65,6 +76,7 @@ def test_a_bad_content_length_on_the_api_gets_json_with_a_code(stack, length, la
     )
     assert answer[0] == 400
     assert json_error(answer) == {"error": BAD_REQUEST[language], "code": "malformed_request"}
+    documented("post", "/api/v1/images", answer)
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -90,8 +102,20 @@ def test_headers_too_large_and_an_unknown_transfer_encoding_get_json_on_the_api(
     answer = raw(stack.http_port, request("/api/v1/images", "X-Big: " + "a" * 9000, method="GET"))
     assert answer[0] == 400  # nginx's 494, sent as a 400
     assert json_error(answer) == {"error": BAD_REQUEST["en"], "code": "malformed_request"}
+    documented(
+        "get",
+        "/api/v1/me",
+        raw(stack.http_port, request("/api/v1/me", "X-Big: " + "a" * 9000, method="GET")),
+    )
     answer = raw(stack.http_port, request("/api/v1/images", "Transfer-Encoding: gzip"))
     assert answer[0] == 501 and json_error(answer)["code"] == "malformed_request"
+    documented("post", "/api/v1/images", answer)
+
+
+def test_a_body_without_a_length_is_no_body_not_a_411(stack):
+    """Why the document leaves out the 411 of nginx's error_page: nginx never sends it."""
+    status, headers, body = raw(stack.http_port, request("/api/v1/images") + b"not an image")
+    assert status == 415 and json.loads(body)["code"] == "not_multipart"  # the app's answer
 
 
 def test_a_request_line_nginx_cannot_read_gets_text_having_no_path(stack):
@@ -100,9 +124,14 @@ def test_a_request_line_nginx_cannot_read_gets_text_having_no_path(stack):
     assert status == 400 and headers["Content-Type"] == "text/plain; charset=utf-8"
     assert body.decode() == f"error: {BAD_REQUEST['en']}\n"
     long_path = "/api/v1/images/" + "a" * 9000
-    status, headers, body = raw(stack.http_port, request(long_path, method="GET"))
+    answer = raw(stack.http_port, request(long_path, "Accept: application/json", method="GET"))
+    status, headers, body = answer
     assert status == 414 and headers["Content-Type"] == "text/plain; charset=utf-8"
     assert body.decode() == "error: the request's address is too long\n"
+    documented("get", "/api/v1/images/{name}", answer)
+    status, headers, body = raw(stack.http_port, b"GET /api/v1/me HTTP/1.1 junk\r\n\r\n")
+    assert status == 400 and headers["Content-Type"] == "text/plain; charset=utf-8"
+    documented("get", "/api/v1/me", (status, headers, body))
 
 
 def test_the_app_s_own_errors_pass_through(stack):
@@ -121,6 +150,10 @@ def test_the_app_down_is_a_502_in_the_site_s_forms(stack, language):
         )
         assert answer[0] == 502
         assert json_error(answer) == {"error": UNAVAILABLE[language], "code": "app_unavailable"}
+        documented("get", "/api/v1/images/{name}", answer)
+        documented(
+            "options", "/api/v1/me", raw(stack.http_port, request("/api/v1/me", method="OPTIONS"))
+        )
         upload = request("/upload", said, "Accept: text/html", "Content-Length: 0")
         status, headers, body = raw(stack.http_port, upload)
         assert status == 502 and headers["Content-Type"] == "text/html; charset=utf-8"

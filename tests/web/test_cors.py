@@ -3,15 +3,18 @@
 import dataclasses
 import json
 
+import jsonschema_rs
 import pytest
 
 from imagehost.web.app import make_app
+from imagehost.web.openapi import openapi_document
 from tests import images
 from tests.web.client import serving
 
 APP_ORIGIN = "https://app.example.org"
 OTHER_ORIGIN = "https://evil.example.net"
 IMAGE = "/api/v1/images/AAAAAAAAAAAAAAAA.png"
+DOCUMENT = openapi_document("http://127.0.0.1", 1024)
 
 
 @pytest.fixture
@@ -109,3 +112,34 @@ async def test_options_without_origin_lists_the_methods(client):
     response = await client.request("OPTIONS", IMAGE)
     assert response.code == 204
     assert response.headers["Allow"] == "GET, DELETE, OPTIONS"
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENT["paths"]))
+async def test_preflights_are_answered_as_the_document_says(open_client, path):
+    """Every header the document lists for a preflight, and no other CORS one, as it says."""
+    url = path.replace("{name}", "AAAAAAAAAAAAAAAA.png")
+    responses = DOCUMENT["paths"][path]["options"]["responses"]
+    documented = responses["204"]["headers"]
+
+    def cors_headers(response) -> dict[str, str]:
+        return {
+            name: value
+            for name, value in response.headers.get_all()
+            if name.startswith("Access-Control-") or name == "Allow"
+        }
+
+    allowed = await open_client.request("OPTIONS", url, headers=preflight("POST", APP_ORIGIN))
+    assert allowed.code == 204
+    sent = cors_headers(allowed)
+    assert set(sent) == set(documented)
+    for name, value in sent.items():
+        schema = documented[name]["schema"]
+        jsonschema_rs.validate(schema, int(value) if schema.get("type") == "integer" else value)
+    bare = await open_client.request("OPTIONS", url)
+    assert bare.code == 204
+    required = {name for name, header in documented.items() if header["required"]}
+    assert set(cors_headers(bare)) == required == {"Allow"}
+    refused = await open_client.request("OPTIONS", url, headers=preflight("GET", OTHER_ORIGIN))
+    assert refused.code == 403 and "403" in responses
+    assert json.loads(refused.body)["code"] == "origin_not_allowed"
+    assert "origin_not_allowed" in responses["403"]["description"]

@@ -9,12 +9,16 @@ from ...gallery import BadCursor, owner_page
 from ...i18n.languages import N_
 from ...refusal import Refusal
 from .. import views
-from ..openapi import API_PREFIX, DELETE_TOKEN_HEADER, openapi_document
+from ..openapi import (
+    API_PREFIX,
+    CORS_MAX_AGE_SECONDS,
+    CORS_REQUEST_HEADERS,
+    DELETE_TOKEN_HEADER,
+    openapi_document,
+)
 from .base import BaseHandler
 from .upload import UploadReceiver
 
-CORS_REQUEST_HEADERS = f"Accept, Authorization, Content-Type, {DELETE_TOKEN_HEADER}"
-CORS_MAX_AGE_SECONDS = 600
 MY_IMAGES_DEFAULT, MY_IMAGES_MAX = 24, 100
 
 
