@@ -10,7 +10,7 @@ from pathlib import Path
 from loguru import logger
 
 from .accounts.passwords import hash_password
-from .backups.restore import RestoreError, restore
+from .backups.restore import RestoreError, RestoreReport, restore
 from .backups.service import BackupBusy
 from .consistency import check_consistency, repair
 from .context import build_context
@@ -48,21 +48,43 @@ async def _restore(settings: Settings, path: Path, replace: bool) -> int:
         await ctx.accounts.prepare()
     logger.info(
         f"restore from {path.name}: {report.records_added} records added, "
-        f"{report.files_written} files written"
+        f"{report.files_written} files written, "
+        f"{len(report.skipped_accounts)} accounts skipped (name taken)"
     )
-    _say(
+    for line in restore_summary(report, replace):
+        _say(line)
+    return 0
+
+
+def restore_summary(report: RestoreReport, replace: bool) -> list[str]:
+    """What the restore command prints once it is done: counts, one line per account it left
+    out (and how to get it), then the notes."""
+    lines = [
         f"restored from a {report.source}: {report.records} records "
         f"({report.records_added} added, {report.records_present} already there"
         + (f", {report.records_removed} removed first" if replace else "")
+        + (f", {report.records_skipped} left out" if report.records_skipped else "")
         + f"); {report.files_written} files written, {report.files_present} already there"
-    )
+    ]  # fmt: skip
     sides = [f"{name} {report.collections_added.get(name, 0)} of {count} added"
              for name, count in report.collections.items()]  # fmt: skip
     if sides:
-        _say("and " + ", ".join(sides))
-    for note in report.notes:
-        _say(f"note: {note}")
-    return 0
+        lines.append("and " + ", ".join(sides))
+    for account in report.skipped_accounts:
+        lines.append(
+            f"skipped: the backup's account {account.username} was not restored, nor its "
+            f"{_count(account.images, 'image')}, {_count(account.albums, 'album')} and "
+            f"{_count(account.tokens, 'API token')}: an account in the database already has "
+            "that name; to get it, delete that account (the admin's Users page) and restore "
+            "again, or restore with --replace (the database becomes the backup's, without that "
+            "account)"
+        )
+    lines.extend(f"note: {note}" for note in report.notes)
+    return lines
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 def run_backup() -> int:

@@ -16,10 +16,11 @@ import bson
 from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
-from ..accounts.users import USERS, UserRepository, username_key
+from ..accounts.users import UserRepository, username_key
 from ..database import COLLECTION, ImageRepository, record_files
 from ..migrations import prepare_database
 from ..storage import NAME_PATTERN, Readable, Storage
+from .accounts import BackupAccounts, SkippedAccount
 from .archive import (
     GZIP_MAGIC,
     MAGIC,
@@ -53,7 +54,14 @@ class RestoreReport:
     # Documents of each side collection (albums, their memberships) in the archive, and added.
     collections: dict[str, int] = field(default_factory=dict)
     collections_added: dict[str, int] = field(default_factory=dict)
+    # The backup's accounts not restored, nor what they own: their names are taken.
+    skipped_accounts: list[SkippedAccount] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def records_skipped(self) -> int:
+        """The backup's records left out with their account."""
+        return sum(account.images for account in self.skipped_accounts)
 
 
 @dataclass(frozen=True)
@@ -198,8 +206,7 @@ class _Plan:
         self.files: set[str] = set()
         self.skipped = 0
         self.sides: dict[str, int] = {}
-        # The backup's admin accounts made from the settings: their name's key, and their id.
-        self.settings_admins: dict[str, object] = {}
+        self.accounts = BackupAccounts()
         self.notes: list[str] = []
 
     def scan(self) -> None:
@@ -210,6 +217,7 @@ class _Plan:
                 raise RestoreError(f"the archive holds the record {record.name} twice")
             names.add(record.name)
             self.records += 1
+            self.accounts.saw_record(record.doc)
             for name in record.files:
                 if self.source.strict and not self.source.has_file(name):
                     raise RestoreError(f"the record {record.name} has no file {name} in the backup")
@@ -219,31 +227,43 @@ class _Plan:
             self.notes.append(f"{self.skipped} documents are not image records and were skipped")
 
     def saw_side(self, name: str, raw: bytes) -> None:
-        """Count a side collection's document; keep the admins made from the settings."""
+        """Count a side collection's document; note what it says of the accounts."""
         self.sides[name] += 1
-        if name == USERS:
-            doc = bson.decode(raw)
-            if doc.get("from_settings") is True and isinstance(doc.get("username_key"), str):
-                self.settings_admins[doc["username_key"]] = doc["_id"]
+        self.accounts.saw_side(name, raw)
+
+    @property
+    def kept_records(self) -> int:
+        """The records that are restored: those of accounts left out are not."""
+        return self.records - self.accounts.records_left_out
+
+    def files_of_kept_records(self) -> None:
+        """The files to restore again, once accounts were left out: only the kept records'."""
+        self.files = {
+            name
+            for record in self.records_of_archive()
+            for name in record.files
+            if self.source.has_file(name)
+        }
 
     def records_of_archive(
         self, check: bool = False, side: Callable[[str, bytes], None] | None = None
     ) -> Iterator[_Record]:
-        """The image records of the chosen collection (and each side collection's document
-        to `side`, when given)."""
+        """The image records of the chosen collection but those of accounts left out (and
+        each side collection's document to `side`, when given)."""
         for namespace, raw in self.documents():
             if namespace == self.namespace:
                 record = self.record(raw, check)
-                if record is not None:
+                if record is not None and self.accounts.keeps_record(record.doc):
                     yield record
             elif side is not None and self.is_side(namespace):
                 side(namespace[1], raw)
 
     def side_documents(self) -> Iterator[tuple[str, bytes]]:
         """The raw documents of every side collection, from the chosen collection's database,
-        with the collection's name: the archive read once for all of them."""
+        with the collection's name (but those of accounts left out): the archive read once for
+        all of them."""
         for namespace, raw in self.documents():
-            if self.is_side(namespace):
+            if self.is_side(namespace) and self.accounts.keeps_side(namespace[1], raw):
                 yield namespace[1], raw
 
     def is_side(self, namespace: tuple[str, str]) -> bool:
@@ -355,6 +375,11 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     report.records = plan.records
     report.collections = dict(plan.sides)
     report.notes.extend(plan.notes)
+    if not replace:
+        users = UserRepository(repo.client, repo.db_name)
+        report.skipped_accounts = await plan.accounts.leave_out_taken(users)
+        if report.skipped_accounts:
+            await _in_thread(plan.files_of_kept_records)
 
     # Compare with what is there already: a database (or a folder) holding nothing else than
     # this backup's records (and files) is restored into without --replace.
@@ -383,7 +408,7 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     report.files_written = written
     report.files_present = len(plan.files) - written
 
-    say(f"restoring {plan.records} records")
+    say(f"restoring {plan.kept_records} records")
     if replace:
         report.records_removed = await repo.delete_all()
         present = 0
@@ -406,10 +431,10 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
         found += len(await raw.by_name(r.name for r in batch))
-    if found != plan.records:
+    if found != plan.kept_records:
         raise RestoreError(
-            f"only {found} of the backup's {plan.records} records are in the database after the "
-            "restore; run it again"
+            f"only {found} of the backup's {plan.kept_records} records are in the database after "
+            "the restore; run it again"
         )
     if not source.strict:
         stored = {f.name for f in await storage.scan() if not f.temp}
@@ -454,7 +479,7 @@ async def _settings_admin_gives_way(plan: _Plan, repo: ImageRepository) -> list[
     users = UserRepository(repo.client, repo.db_name)
     notes = []
     for user in await users.settings_admins():
-        if plan.settings_admins.get(username_key(user.username), user.id) != user.id:
+        if plan.accounts.settings_admins.get(username_key(user.username), user.id) != user.id:
             await users.delete(user.id)
             notes.append(f"the admin account {user.username} is the backup's (made before it)")
     return notes

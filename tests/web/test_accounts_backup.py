@@ -12,6 +12,7 @@ from bson.codec_options import CodecOptions
 
 from imagehost.backups.restore import restore
 from tests.admin import ADMIN_PASSWORD
+from tests.albums import album_names
 from tests.backups import members, wipe
 from tests.unit.mongodump_reader import parse_archive
 from tests.web import accounts
@@ -195,3 +196,42 @@ async def test_the_admin_made_at_start_up_gives_way_to_the_backups(ctx, client, 
     assert (await browser.login(ADMIN_PASSWORD)).code == 303
     assert await accounts.signed_in_as(browser) == "admin"
     assert "the admin account admin is the backup's (made before it)" in report.notes
+
+
+async def test_an_account_whose_name_is_taken_is_left_out_with_all_it_owns(ctx, client, alice):
+    """Another account took the name on the new machine: the backup's alice is not restored,
+    nor her image, album or token (none of it may end up the other Alice's); the report says
+    so, and once the other account is deleted, a restore brings all of her back."""
+    _, token, name = alice
+    owner = (await ctx.accounts.users.by_name("alice")).owner
+    album = await ctx.albums.create(owner, "Cats")
+    assert await ctx.albums.add(album, [name]) == 1
+    path = await backup_path(ctx)
+    await lose_everything(ctx)
+    assert (await accounts.sign_up(await new_browser(client), "Alice")).code == 303
+    other = await ctx.accounts.users.by_name("alice")
+
+    report = await restore(path, ctx.repo, ctx.storage)
+    assert [(a.username, a.images, a.albums, a.tokens) for a in report.skipped_accounts] == [
+        ("alice", 1, 1, 1)
+    ]
+    assert await ctx.accounts.users.by_name("alice") == other
+    assert await ctx.repo.list_page(owner=other.owner, limit=10) == []
+    assert await ctx.albums.albums.of_owner(other.owner) == []
+    assert await ctx.accounts.tokens.of_user(other.id) == []
+    assert (await accounts.token_upload(client, token)).code == 401
+    # Left out whole, files too: nothing that no account can reach.
+    assert await ctx.repo.get(name) is None
+    assert name not in {f.name for f in await ctx.storage.scan()}
+    assert report.records == 1 and report.records_added == 0
+    assert report.collections_added["users"] == 1  # the admin
+    assert report.collections_added["api_tokens"] == report.collections_added["albums"] == 0
+
+    admin = await ctx.accounts.users.by_name("admin")
+    await ctx.accounts.delete_user(other, admin, keep_images=False)  # as the line says
+    again = await restore(path, ctx.repo, ctx.storage)
+    assert again.skipped_accounts == [] and again.records_added == 1
+    await signs_in_and_uploads(ctx, client, token)
+    assert name in await own_images(client, token)
+    assert await album_names(ctx, album.album_id) == [name]
+    assert (await ctx.albums.albums.get(album.album_id)).owner == owner
