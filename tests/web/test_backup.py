@@ -331,8 +331,10 @@ async def test_memory_stays_flat_with_six_times_the_records(ctx, monkeypatch):
         finally:
             tracemalloc.stop()
 
-    small = await peak_for(200)
-    large = await peak_for(1200)
+    # The lower of two runs each: what a loaded machine adds (buffers queued behind a slow
+    # disk thread) comes and goes, what the count adds is there in both runs.
+    small = min([await peak_for(200) for _ in range(2)])
+    large = min([await peak_for(1200) for _ in range(2)])
     # 1000 more records are 2000 more files: keeping their names, hashes or tar entries in
     # memory would add 300 KB to 2 MB here.
     assert large - small < 150_000, (small, large)
