@@ -38,7 +38,7 @@ CODES = {
     "registration_closed": "The site takes no sign-ups (REGISTRATION=closed).",
     "bad_invite": "The invite link is unknown, used up or expired.",
     "bad_reset": "The password-reset link is unknown, used up, replaced or expired.",
-    "own_account": "An admin may not disable or delete their own account.",
+    "own_account": "An admin may not disable, delete or demote their own account.",
     "last_admin": "The account is the last active admin; the site would have none.",
     "account_from_settings": "The admin account that ADMIN_PASSWORD(_HASH) makes at every start.",
     "bad_username": "The username is not 1-32 of A-Z a-z 0-9 . _ -, led by a letter or digit.",

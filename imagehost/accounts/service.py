@@ -23,7 +23,7 @@ from .quotas import check_upload, parse_count, parse_size
 from .resets import ResetStore
 from .sessions import SessionStore
 from .tokens import TokenStore
-from .users import NOBODY, User, UserRepository, new_user_id, now_ms, username_key
+from .users import NOBODY, ROLES, User, UserRepository, new_user_id, now_ms, username_key
 
 # Failures of one address or one name are forgotten after this long without another one.
 FAILURE_WINDOW = 15 * 60
@@ -299,13 +299,13 @@ class Accounts:
         return await self.users.admin_exists()
 
     # -- what the admin does to a user ----------------------------------------------------
-    async def _check_removable(self, user: User, by: User) -> None:
-        """Refuse to disable or delete the admin's own account, the last active admin, or the
-        admin that the settings make again at every start."""
+    async def _check_removable(self, user: User, by: User, own: str = "") -> None:
+        """Refuse to disable, delete or demote the admin's own account (`own`: what to say),
+        the last active admin, or the admin that the settings make again at every start."""
         if user.id == by.id:
             raise Refusal(
                 409, "own_account",
-                N_("you cannot disable or delete your own account; another admin can"),
+                own or N_("you cannot disable or delete your own account; another admin can"),
             )  # fmt: skip
         if user.from_settings:
             raise Refusal(
@@ -335,6 +335,32 @@ class Accounts:
             logger.info(
                 f"account enabled user={one_line(user.username)} by={one_line(by.username)}"
             )
+
+    async def set_role(self, user: User, by: User, role: str) -> User:
+        """Make `user` an admin or a user again (`role`), by the admin `by`; refused for
+        their own account, the admin from the settings and the last active admin. It counts
+        from the next request in every process (each reads the account). A new admin's
+        sessions last no longer than an admin sign-in's (ADMIN_SESSION_HOURS) from now."""
+        if role not in ROLES:
+            raise Refusal(
+                400, "malformed_request", N_("role is user or admin, not {value}"), value=role
+            )
+        if role == user.role:
+            return user
+        if role == "user":
+            await self._check_removable(
+                user, by, N_("you cannot make your own account a user; another admin can")
+            )
+        await self.users.update(user.id, role=role)
+        shortened = 0
+        if role == "admin":
+            hours = self.settings.admin_session_hours
+            shortened = await self.sessions.shorten(user.id, hours * 3600)
+        logger.info(
+            f"role changed user={one_line(user.username)} role={role} by={one_line(by.username)}"
+            f" sessions_shortened={shortened}"
+        )
+        return dataclasses.replace(user, role=role)
 
     async def create_user(self, username: str, by: User) -> tuple[User, str]:
         """A new account that the admin `by` makes (whatever REGISTRATION says), with no

@@ -5,6 +5,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 
 from ..database import create_indexes, unavailable_on_driver_error
 from .onetime import live, new_expiring, secret_hash
+from .users import from_ms, now_ms
 
 SESSIONS = "sessions"
 SESSION_COOKIE = "imagehost_session"
@@ -38,6 +39,17 @@ class SessionStore:
     async def end(self, raw: str) -> None:
         with unavailable_on_driver_error():
             await self.collection.delete_one({"_id": secret_hash(raw)})
+
+    async def shorten(self, user_id: str, seconds: float) -> int:
+        """Make every session of `user_id` end within `seconds` from now; returns how many
+        were cut short."""
+        until = now_ms() + int(seconds * 1000)
+        with unavailable_on_driver_error():
+            result = await self.collection.update_many(
+                {"user_id": user_id, "expires_ms": {"$gt": until}},
+                {"$set": {"expires_ms": until, "expires_at": from_ms(until)}},
+            )
+        return result.modified_count
 
     async def end_all(self, user_id: str, keep: str = "") -> int:
         """End every session of `user_id` but the one whose id is `keep`; returns how many."""

@@ -33,6 +33,7 @@ from .handlers.admin_users import (
     UserDeleteHandler,
     UserQuotaHandler,
     UserResetHandler,
+    UserRoleHandler,
     UsersHandler,
     UserStatusHandler,
 )
@@ -125,6 +126,7 @@ def make_app(ctx: AppContext, cookie_secret: str, **overrides) -> ImageHostApp:
         (r"/admin/users", UsersHandler, deps),
         (rf"/admin/users/{USER_ID}/(disable|enable)", UserStatusHandler, deps),
         (rf"/admin/users/{USER_ID}/reset", UserResetHandler, deps),
+        (rf"/admin/users/{USER_ID}/role", UserRoleHandler, deps),
         (rf"/admin/users/{USER_ID}/quota", UserQuotaHandler, deps),
         (rf"/admin/users/{USER_ID}/delete", UserDeleteHandler, deps),
         (r"/backup/?", BackupHandler, deps),

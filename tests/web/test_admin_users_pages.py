@@ -85,11 +85,16 @@ async def test_every_link_and_form_keeps_the_page(accounts, admin):
     assert "dan is disabled" in done and rows(done) == ["cy", "dan", "Eve"]
     made = body(await admin.request("POST", "/admin/users?after=Bea", form={"username": "abe"}))
     assert "The account abe is made" in made and rows(made) == ["cy", "dan", "Eve"]
-    quota = await admin.request(
-        "POST", f"/admin/users/{dan}/quota?after=Bea", form={"quota_images_per_day": "3"},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert quota.code == 303 and quota.headers["Location"] == "/admin/users?after=Bea"
+    quota = body(
+        await admin.request(
+            "POST", f"/admin/users/{dan}/quota?after=Bea", form={"quota_images_per_day": "3"}
+        )
+    )
+    assert "The quota of dan is set" in quota and rows(quota) == ["cy", "dan", "Eve"]
+    promote = f"/admin/users/{dan}/role?after=Bea"
+    role = body(await admin.request("POST", promote, form={"role": "admin"}))
+    assert "dan is now an admin" in role and rows(role) == ["cy", "dan", "Eve"]
+    assert f'action="/admin/users/{dan}/role?after=Bea"' in row
     ask = body(await admin.request("GET", f"/admin/users/{dan}/delete?before=fay"))
     assert f'action="/admin/users/{dan}/delete?before=fay"' in ask
     assert 'href="/admin/users?before=fay"' in ask

@@ -64,7 +64,7 @@ async def test_every_form_needs_its_xsrf_token(open_site, client, admin):
     assert any(a.startswith("/admin/invites/") for a in every)
     assert any(a.startswith("/gallery/") for a in every)
     assert any(a.startswith("/admin/images/") for a in every)
-    for action in ("disable", "reset", "delete"):
+    for action in ("disable", "reset", "delete", "role", "quota"):
         assert f"/admin/users/{alice.id}/{action}" in every, action
     assert reset_path in every
     assert "/admin/users" in every  # a new account

@@ -165,6 +165,9 @@ async def test_the_admin_overrides_a_users_quota(open_site, client, admin):
     fragment = set_.body.decode()
     assert f'id="quota-{user.id}"' in fragment and "0 B of 100 B" in fragment
     assert 'value="100"' in fragment and 'value="3"' in fragment
+    # The page's notice, swapped in beside the fragment, says what is set.
+    assert '<div id="users-notice" hx-swap-oob="true">' in fragment
+    assert "The quota of alice is set. Storage: 100 B. Images a day: 3." in fragment
     stored = await ctx.accounts.users.get(user.id)
     assert (stored.quota_bytes, stored.quota_images_per_day) == (100, 3)
     assert json.loads((await token_upload(client, token)).body)["code"] == "quota_bytes"
@@ -175,10 +178,20 @@ async def test_the_admin_overrides_a_users_quota(open_site, client, admin):
     assert row.index(f'id="quota-{user.id}"') < row.index("</tr>")
     assert "0 B of 100 B; 3 images a day" in " ".join(row.split())
     assert f'action="/admin/users/{user.id}/quota"' in row
-    # Empty is the default again; 0 is no limit. A plain form goes back to the table.
+    # Empty is the default again; 0 is no limit. A plain form gets the table, saying so.
     form = {"quota_bytes": "", "quota_images_per_day": "0"}
     answer = await admin.request("POST", path, form=form)
-    assert answer.code == 303 and answer.headers["Location"] == "/admin/users"
+    assert answer.code == 200 and f'id="quota-{user.id}"' in answer.body.decode()
+    said = "The quota of alice is set. Storage: 5.0 GiB (the default). Images a day: no limit."
+    assert said in answer.body.decode()
+    russian = await admin.request(
+        "POST", path, form=form, headers={"Cookie": admin.headers()["Cookie"] + "; lang=ru"}
+    )
+    said = (
+        "Квота пользователя alice задана. Хранилище: 5,0 ГиБ (по умолчанию). Изображений в "
+        "сутки: без предела."
+    )
+    assert said in russian.body.decode()
     stored = await ctx.accounts.users.get(user.id)
     assert (stored.quota_bytes, stored.quota_images_per_day) == (None, 0)
     assert (await token_upload(client, token)).code == 201

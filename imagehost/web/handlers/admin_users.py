@@ -1,7 +1,9 @@
 """The admin's users page: the accounts by name, a page at a time, and what the admin does to
 one (disable or enable, a password-reset link shown once, delete keeping or deleting their
-images). Each action is a plain form whose answer is the same page again, saying what was
-done: every link and form of a page carries its position (`after` or `before` a name)."""
+images, the role, the quota). Each action is a plain form whose answer is the same page again,
+saying what was done: every link and form of a page carries its position (`after` or `before`
+a name). The role and the quota are htmx forms too: their answer is the account's row (or its
+quota) and the notice of what was done."""
 
 from urllib.parse import urlencode
 
@@ -26,18 +28,30 @@ class UsersPage(AdminHandler):
     async def show(
         self,
         done: str = "",
-        account: str = "",
+        account: User | None = None,
+        *,
         removed: Removed | None = None,
         reset_link: str = "",
+        fragment: str = "",
     ) -> None:
-        """The users page at the position asked for; `done` says what was just done to the
-        account named `account`."""
+        """The users page at the position asked for, its notice saying what was just `done` to
+        `account`; htmx gets only `fragment` (of `account`) and the notice, when given."""
+        notice = {
+            "done": done, "account": account, "removed": removed, "reset_link": reset_link,
+            "reset_hours": RESET_HOURS,
+        }  # fmt: skip
+        if fragment and self.wants() == "fragment":
+            usage = await usage_of(self.ctx.repo, account.owner)
+            self.respond(
+                fragment="_admin_user_answer.html", part=fragment, user=account, usage=usage,
+                here=query_of(self.position()), **notice,
+            )  # fmt: skip
+            return
         page = await self.ctx.accounts.users.page(PAGE_SIZE, **self.position())
         usage = await usage_by_owner(self.ctx.repo, [user.owner for user in page.users])
         self.respond(
             page="admin_users.html", users=page, usage=usage, here=query_of(page.position),
-            done=done, account=account, removed=removed, reset_link=reset_link,
-            reset_hours=RESET_HOURS,
+            **notice,
         )  # fmt: skip
 
     def position(self) -> dict[str, str]:
@@ -75,7 +89,7 @@ class UsersHandler(UsersPage):
     async def post(self) -> None:
         username = self.get_body_argument("username").strip()
         user, token = await self.ctx.accounts.create_user(username, self.current_user)
-        await self.show(done="created", account=user.username, reset_link=self.reset_link(token))
+        await self.show("created", user, reset_link=self.reset_link(token))
 
 
 class UserStatusHandler(UsersPage):
@@ -84,7 +98,7 @@ class UserStatusHandler(UsersPage):
     async def post(self, user_id: str, action: str) -> None:
         user = await self.target(user_id)
         await self.ctx.accounts.set_disabled(user, self.current_user, action == "disable")
-        await self.show(done=action + "d", account=user.username)
+        await self.show(action + "d", user)
 
 
 class UserResetHandler(UsersPage):
@@ -93,7 +107,7 @@ class UserResetHandler(UsersPage):
     async def post(self, user_id: str) -> None:
         user = await self.target(user_id)
         token = await self.ctx.accounts.make_reset_link(user, self.current_user)
-        await self.show(done="reset", account=user.username, reset_link=self.reset_link(token))
+        await self.show("reset", user, reset_link=self.reset_link(token))
 
 
 class UserDeleteHandler(UsersPage):
@@ -119,12 +133,24 @@ class UserDeleteHandler(UsersPage):
         removed = await self.ctx.accounts.delete_user(
             user, self.current_user, keep_images=choice == "keep"
         )
-        await self.show(done="deleted", account=user.username, removed=removed)
+        await self.show("deleted", user, removed=removed)
+
+
+class UserRoleHandler(UsersPage):
+    """POST /admin/users/<id>/role (`role`: admin or user): the account made an admin, or a
+    user again."""
+
+    async def post(self, user_id: str) -> None:
+        user = await self.target(user_id)
+        role = self.get_body_argument("role")
+        user = await self.ctx.accounts.set_role(user, self.current_user, role)
+        done = "promoted" if user.is_admin else "demoted"
+        await self.show(done, user, fragment="_admin_user_row.html")
 
 
 class UserQuotaHandler(UsersPage):
     """POST /admin/users/<id>/quota: the user's own limits (an empty field: the default
-    again); htmx gets the row's quota fragment, a plain form the users page."""
+    again)."""
 
     async def post(self, user_id: str) -> None:
         user = await self.ctx.accounts.set_quota(
@@ -132,9 +158,4 @@ class UserQuotaHandler(UsersPage):
             self.get_body_argument("quota_bytes", ""),
             self.get_body_argument("quota_images_per_day", ""),
         )
-        usage = await usage_of(self.ctx.repo, user.owner)
-        here = query_of(self.position())
-        self.respond(
-            fragment="_admin_user_quota.html", redirect="/admin/users" + here,
-            user=user, usage=usage, here=here,
-        )  # fmt: skip
+        await self.show("quota", user, fragment="_admin_user_quota.html")
