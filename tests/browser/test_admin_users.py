@@ -1,13 +1,25 @@
 """The admin's users page in Chromium, through nginx: the table with what each account stores,
-a reset link, disabling (the user's browser is signed out at once), the account's images, and
-deleting it with its images."""
+a reset link, disabling (the user's browser is signed out at once), the account's images,
+deleting it with its images, a role change, and a daily quota that the user's next upload on
+the page meets, in English and in Russian."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import cards, invite_link, new_context, paste_an_image, sign_up
+from tests import images
+from tests.browser.pages import (
+    cards,
+    choose,
+    file,
+    invite_link,
+    item,
+    new_context,
+    open_page,
+    paste_an_image,
+    sign_up,
+)
 from tests.browser.test_admin_panel import sign_in
 
 pytestmark = pytest.mark.browser
@@ -33,6 +45,15 @@ def test_the_users_table_and_its_actions(browser, stack, page, artifacts):
         link = admin.locator("#reset-link").input_value()
         assert re.fullmatch(rf"{re.escape(stack.url)}/reset/[A-Za-z0-9_-]{{43}}", link), link
         admin.screenshot(path=str(artifacts / "admin-users.png"), full_page=True)
+
+        # The role, over htmx: the row is swapped, the notice says it, the page stays.
+        row.get_by_role("button", name="Make Paula an admin").click()
+        expect(admin.locator("#users-notice")).to_contain_text("Paula is now an admin")
+        expect(cells.nth(1)).to_have_text("admin")
+        expect(row.get_by_role("button", name="Make Paula a user")).to_be_visible()
+        row.get_by_role("button", name="Make Paula a user").click()
+        expect(admin.locator("#users-notice")).to_contain_text("Paula is a user again")
+        expect(cells.nth(1)).to_have_text("user")
 
         admin.get_by_role("button", name="Disable Paula").click()
         expect(admin.get_by_role("status")).to_contain_text("Paula is disabled")
@@ -60,3 +81,62 @@ def test_the_users_table_and_its_actions(browser, stack, page, artifacts):
         admin.screenshot(path=str(artifacts / "admin-users-ru.png"), full_page=True)
     finally:
         admin_context.close()
+
+
+def test_a_daily_quota_set_in_the_table_refuses_the_users_next_upload_on_the_page(
+    browser, stack, page, artifacts
+):
+    sign_up(page, invite_link(browser, stack), "Quinn")
+    admin_context = new_context(browser, stack)
+    try:
+        admin = admin_context.new_page()
+        sign_in(admin)
+        admin.goto("/admin/users")
+        if admin.locator("html").get_attribute("lang") != "en":  # kept on the admin's account
+            admin.get_by_role("button", name="English").click()
+        expect(admin.locator("html")).to_have_attribute("lang", "en")
+        row = admin.locator("tr", has_text="Quinn")
+        row.get_by_label("Images a day").fill("2")
+        row.get_by_role("button", name="Set the quota of Quinn").click()
+        notice = admin.locator("#users-notice")
+        expect(notice).to_have_text(
+            "The quota of Quinn is set. Storage: 5.0 GiB (the default). Images a day: 2."
+        )
+        expect(row.locator(".quota-usage")).to_contain_text("2 images a day")
+        assert admin.url.endswith("/admin/users")  # swapped in place, not a new page
+        # A value the server refuses is said in the same notice, and nothing changes.
+        row.get_by_label("Storage quota").fill("2048T")
+        row.get_by_role("button", name="Set the quota of Quinn").click()
+        expect(notice.get_by_role("alert")).to_have_text(
+            "Nothing changed for Quinn: the storage quota must be a number of bytes, optionally "
+            "with K, M, G or T (5G is 5 GiB), 0 for no limit, or empty for the default"
+        )
+        admin.screenshot(path=str(artifacts / "admin-users-quota.png"), full_page=True)
+    finally:
+        admin_context.close()
+
+    page.goto("/account")
+    expect(page.locator("main")).to_contain_text(
+        "you uploaded 0 images of the 2 a day your account may"
+    )
+    open_page(page)
+    choose(page, *[file(f"day-{i}.png", images.png((40 + i, 30)), "image/png") for i in range(2)])
+    expect(cards(page)).to_have_count(2)
+    choose(page, file("third.png", images.png((45, 30)), "image/png"))
+    refused = item(page, "third.png")
+    expect(refused).to_have_attribute("data-state", "failed")
+    expect(refused.locator(".status")).to_contain_text(
+        "your account may upload 2 images a day (in any 24 hours) and has uploaded 2 images"
+    )
+    page.screenshot(path=str(artifacts / "quota-refused.png"), full_page=True)
+    page.get_by_role("button", name="Русский").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    choose(page, file("fourth.png", images.png((46, 30)), "image/png"))
+    refused = item(page, "fourth.png")
+    expect(refused).to_have_attribute("data-state", "failed")
+    expect(refused.locator(".status")).to_contain_text(
+        "ваша учётная запись может загружать 2 изображения в сутки (за любые 24 часа) и уже "
+        "загрузила 2 изображения"
+    )
+    expect(cards(page)).to_have_count(2)
+    page.screenshot(path=str(artifacts / "quota-refused-ru.png"), full_page=True)
