@@ -4,10 +4,11 @@
 command starts and seeds straight (insert_many: the accounts, their images spread evenly over
 them, an admin session). It then asks for `/admin/users` (the first page) and for a page in the
 middle (`?after=<name>`), one request at a time, and reports the median time per page and the
-CPU time (user + system) of the app and the database per page.
+CPU time (user + system) per page of the app's processes and of the database's.
 """
 
 import asyncio
+import os
 import statistics
 import time
 import urllib.request
@@ -67,12 +68,12 @@ async def seed(uri: str, db_name: str, users: int, images: int) -> tuple[float, 
         await client.close()
 
 
-def timed(url: str, cookie: str, count: int, pids: list[int]) -> tuple[float, float]:
+def timed(url: str, cookie: str, count: int, app: list[int], database: list[int]) -> list:
     """The median milliseconds of `count` requests for `url`, and the CPU milliseconds per
-    request of `pids` (the app and the database)."""
+    request of the app's processes and of the database's."""
     request = urllib.request.Request(url, headers={"Cookie": cookie, "Accept": "text/html"})
     times = []
-    cpu = cpu_seconds(pids)
+    before = cpu_seconds(app), cpu_seconds(database)
     for _ in range(count):
         began = time.perf_counter()
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -80,7 +81,9 @@ def timed(url: str, cookie: str, count: int, pids: list[int]) -> tuple[float, fl
         times.append(time.perf_counter() - began)
         if 'id="user-' not in page:
             raise RuntimeError(f"{url} shows no accounts")
-    return statistics.median(times) * 1000, (cpu_seconds(pids) - cpu) * 1000 / count
+    pairs = zip((app, database), before, strict=True)
+    used = [(cpu_seconds(pids) - start) * 1000 / count for pids, start in pairs]
+    return [round(statistics.median(times) * 1000), *(round(ms) for ms in used)]
 
 
 def main() -> None:
@@ -90,18 +93,19 @@ def main() -> None:
         env = {"MONGODB_URI": mongo.uri, "MONGODB_DB": "bench"}
         seeded, session = asyncio.run(seed(mongo.uri, "bench", users, images))
         with app_stack(var / "app", env) as stack:
-            pids = process_tree(stack.app.pid) + [mongo.process.pid]
+            app, database = process_tree(stack.app.pid), [mongo.process.pid]
             cookie = f"{SESSION_COOKIE}={session}"
             rows = []
             for label, query in (("first", ""), ("middle", f"?after={username(users // 2)}")):
                 url = f"{stack.url}/admin/users{query}"
-                timed(url, cookie, 1, pids)  # warm up
-                ms, cpu = timed(url, cookie, count, pids)
-                rows.append([label, f"/admin/users{query}", round(ms), round(cpu)])
+                timed(url, cookie, 1, app, database)  # warm up
+                figures = timed(url, cookie, count, app, database)
+                rows.append([label, f"/admin/users{query}", *figures])
+            load = os.getloadavg()[0]
     print_table(
         f"Users page through nginx: {users:,} accounts, {images:,} images (seeded in "
-        f"{seeded:.0f} s), {count} requests each, one at a time",
-        ["page", "URL", "median ms", "CPU ms per page (app + database)"],
+        f"{seeded:.0f} s), {count} requests each, one at a time, load {load:.1f}",
+        ["page", "URL", "median ms", "app CPU ms per page", "database CPU ms per page"],
         rows,
     )  # fmt: skip
 
