@@ -1,10 +1,14 @@
-"""What each owner stores: images and bytes, from one aggregate over `images` (the users
-table, the account page, /api/v1/me and the quotas all read it here)."""
+"""What each owner stores: images and bytes, from one aggregate per owner over `images` (the
+users table, the account page, /api/v1/me and the quotas all read it here)."""
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..database import ImageRepository, millis
+
+# Owners asked for at once: a page of the users table is 50, and each is a query of its own.
+AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -22,18 +26,24 @@ async def usage_by_owner(
     """Usage of each owner in `owners` (an owner with nothing gets Usage(0, 0)); with `since`,
     of the images uploaded at or after it only. Records whose time is up but that the
     sweeper has not yet deleted still count: they are still stored."""
+    # One aggregate per owner, by equality, AT_ONCE at a time: the owner index serves that on
+    # nx-27017 as on MongoDB, where nx-27017 reads every record for one $in of many owners (at
+    # 100,000 records and 50 owners, 110-160 ms of its CPU for the 50 against 180-210 ms).
     owners = list(dict.fromkeys(owners))
-    if not owners:
-        return {}
-    # One owner by equality: nx-27017 takes the owner index for that, not for $in (at 100,000
-    # records, 22 ms against 650 ms); MongoDB uses the index either way.
-    match: dict = {"owner": owners[0] if len(owners) == 1 else {"$in": owners}}
-    if since is not None:
-        match["created_ms"] = {"$gte": millis(since)}
-    sums = await repo.sums(match, by="owner")
-    return {owner: Usage(*sums[owner]) if owner in sums else NONE for owner in owners}
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def one(owner: str) -> Usage:
+        async with gate:
+            return await usage_of(repo, owner, since=since)
+
+    usages = await asyncio.gather(*(one(owner) for owner in owners))
+    return dict(zip(owners, usages, strict=True))
 
 
 async def usage_of(repo: ImageRepository, owner: str, *, since: datetime | None = None) -> Usage:
-    """usage_by_owner of one owner."""
-    return (await usage_by_owner(repo, [owner], since=since))[owner]
+    """What `owner` stores (or uploaded at or after `since`): one aggregate on the owner index."""
+    match: dict = {"owner": owner}
+    if since is not None:
+        match["created_ms"] = {"$gte": millis(since)}
+    sums = await repo.sums(match, by=None)
+    return Usage(*sums[None]) if None in sums else NONE

@@ -1,5 +1,5 @@
-"""usage_by_owner against the embedded database: one aggregate, every owner asked for in the
-answer, nobody else's images counted."""
+"""usage_by_owner against the embedded database: every owner asked for in the answer (each its
+own aggregate), nobody else's images counted."""
 
 from datetime import UTC, datetime, timedelta
 
