@@ -183,7 +183,12 @@ EOF
     ceph-osd $c -i 0 --mkfs >"$dir/log/mkfs-osd.out" 2>&1 \
         || die "ceph-osd --mkfs failed: $(tail -3 "$dir/log/mkfs-osd.out")"
     ceph $c osd crush add osd.0 1.0 host=localhost root=default >/dev/null 2>&1 || true
-    launch "$dir/osd.pid" "$dir/log/osd.out" ceph-osd $c -i 0 -f
+    # The OSD runs on tcmalloc, as Ceph's own builds do (its allocator of choice); Debian's are
+    # linked to glibc's malloc. About 0.2 ms less of the OSD's CPU per upload (its six ops),
+    # from libgoogle-perftools4, which radosgw's package depends on; radosgw itself measured
+    # slower on it, so it keeps glibc's.
+    tcmalloc=$(ls /usr/lib/*/libtcmalloc.so.4 2>/dev/null | head -n 1)
+    launch "$dir/osd.pid" "$dir/log/osd.out" env ${tcmalloc:+LD_PRELOAD=$tcmalloc} ceph-osd $c -i 0 -f
     wait_for 200 sh -c "ceph $c osd stat | grep -q '1 up'" || die "the OSD did not come up ($dir/log)"
 
     # Creating radosgw's pools now spares the first requests the wait for each lazy creation.
