@@ -4,16 +4,26 @@
 `python -m imagehost.dev.devstack`, as `make run` starts it), warmed up, then uploads at
 concurrency 8 to each in turn (A, B, A, B...), reading every process's user+system time from
 /proc before and after each run. With one tree (the default: this checkout) it just accounts.
+
+`--owner-images 0,1000,10000`: what the quotas cost. On the first tree's stack, in turn:
+anonymous uploads, uploads with an API token of a role-user account whose quotas the admin
+lifted (0: no limit; signed in, no aggregate), and with a token of one under the default quotas
+(its checks run the usage aggregates), each account storing each number of images.
 """
 
+import asyncio
 import os
+import random
 import signal
 import subprocess
 import time
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from pymongo import AsyncMongoClient, MongoClient
 
 from bench.common import (
     MIB,
@@ -31,7 +41,13 @@ from bench.common import (
     upload_body,
     wait_settled,
 )
+from imagehost.accounts.tokens import TokenStore
+from imagehost.accounts.users import User, UserRepository, new_user_id
+from imagehost.database import millis
 from imagehost.dev.devstack import free_port
+from imagehost.embedded import running_embedded_uri
+from imagehost.uploads import new_stem
+from tests.records import image_record
 
 IMAGES = {
     "screenshot": ((1920, 1080), None),
@@ -39,6 +55,13 @@ IMAGES = {
     "4mb": ((4000, 3000), 4 * MIB),
 }
 KINDS = ("app", "nginx", "database", "wrk")
+# The quota case's stack: the default QUOTA_BYTES (5G), and a daily limit that is a limit (so
+# its aggregate runs, as under the default 500) but lets every upload of a run in.
+QUOTA_ENV = {"QUOTA_IMAGES_PER_DAY": "100000000"}
+# The images an account stores were uploaded over this many days before the run (the daily
+# quota's aggregate reads the owner's records, then keeps the last 24 hours'), 100 kB each.
+STORED_DAYS = 60
+STORED_SIZE = 100_000
 
 
 @dataclass
@@ -51,12 +74,14 @@ class TreeStack:
     url: str
 
     @classmethod
-    def start(cls, tree: Path, var: Path, workers: str | None) -> "TreeStack":
+    def start(
+        cls, tree: Path, var: Path, workers: str | None, extra: dict | None = None
+    ) -> "TreeStack":
         app_port, http_port = free_port(), free_port()
         env = {
             **os.environ, **UNLIMITED, "VAR_DIR": str(var), "MONGODB_URI": "",
             "COOKIE_SECRET": "bench-" + "s" * 40, "APP_PORT": str(app_port),
-            "HTTP_PORT": str(http_port),
+            "HTTP_PORT": str(http_port), **(extra or {}),
         }  # fmt: skip
         if workers is not None:
             env["WORKERS"] = workers
@@ -133,12 +158,15 @@ class Run:
         return sum(self.per_upload.values())
 
 
-def measure(stack: TreeStack, body: bytes, ctype: str, concurrency: int, seconds: float) -> Run:
+def measure(
+    stack: TreeStack, body: bytes, ctype: str, concurrency: int, seconds: float,
+    headers: dict | None = None,
+) -> Run:  # fmt: skip
     load_average = os.getloadavg()[0]
     before, children = stack.cpu_ms(), os.times()
     result = Load(
         f"{stack.url}/upload", connections=concurrency, seconds=seconds,
-        body=body, content_type=ctype, expect=201,
+        body=body, content_type=ctype, expect=201, headers=headers,
     ).result().check(f"upload to {stack.tree}")  # fmt: skip
     after, waited = stack.cpu_ms(), os.times()
     used = {kind: after.get(kind, 0) - before.get(kind, 0) for kind in KINDS[:-1]}
@@ -156,6 +184,9 @@ def measure(stack: TreeStack, body: bytes, ctype: str, concurrency: int, seconds
 def main() -> None:
     args = arguments(__doc__, seconds=8, images=IMAGES, extra=_options)
     require_tools()
+    if args.owner_images is not None:
+        quota_case(args)
+        return
     trees = [Path(tree).resolve() for tree in args.tree or [ROOT]]
     rounds, concurrency = (1, 2) if args.quick else (args.rounds, args.concurrency)
     rows, summary = [], []
@@ -202,6 +233,11 @@ def _options(parser) -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree, alternating")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--owner-images", default=None,
+        help="the quota case: anonymous against token uploads, the token's account storing each "
+        "of these numbers of images (comma-separated: 0,1000,10000)",
+    )  # fmt: skip
 
 
 def _row(label: str, tree: Path, number: int, run: Run) -> list:
@@ -216,6 +252,138 @@ def _summary(label: str, tree: Path, runs: list[Run], first: list[Run]) -> list:
     return [
         label, _short(tree), rate, f"{rate / first_rate:.2f}", *cpu, round(total, 2),
         f"{first_total / total:.2f}",
+    ]  # fmt: skip
+
+
+# -- the quota case ---------------------------------------------------------------------------
+
+
+class Account:
+    """A role-user account and its API token, made in the stack's database as the app makes
+    them: with no quota override (the defaults apply), or with `limits` its override of both
+    (0: none). `fill` stores images in its name (records only: the quota checks read nothing
+    else); `trim` forgets what the runs uploaded, every account's."""
+
+    def __init__(self, stack: TreeStack, name: str, limits: int | None = None) -> None:
+        self.uri = running_embedded_uri(stack.var / "db")
+        if not self.uri:
+            raise RuntimeError(f"no embedded database answers for {stack.var}")
+        self.db, self.name, self.limits = "imagehost", name, limits
+        self.owner, self.token = asyncio.run(self._make())
+        self.client = MongoClient(self.uri)
+        self.images = self.client[self.db]["images"]
+        self.stored = 0
+        # Everything uploaded from now on is a run's; what `fill` stores is older.
+        self.since_ms = millis(datetime.now(UTC))
+
+    async def _make(self) -> tuple[str, str]:
+        client = AsyncMongoClient(self.uri)
+        try:
+            # No password: it signs in by its token only.
+            user = User(
+                new_user_id(), self.name, "", quota_bytes=self.limits,
+                quota_images_per_day=self.limits,
+            )  # fmt: skip
+            await UserRepository(client, self.db).insert(user)
+            raw, _ = await TokenStore(client, self.db).create(user.id, "bench")
+        finally:
+            await client.close()
+        return user.owner, raw
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def fill(self, count: int) -> None:
+        """Store images in the account's name until it has `count`."""
+        now, rng = datetime.now(UTC), random.Random(count)
+        while self.stored < count:
+            batch = [
+                image_record(
+                    new_stem() + ".jpg", owner=self.owner, size=STORED_SIZE,
+                    created_at=now - timedelta(days=STORED_DAYS * rng.random(), minutes=1),
+                ).to_document()
+                for _ in range(min(1000, count - self.stored))
+            ]  # fmt: skip
+            self.images.insert_many(batch)
+            self.stored += len(batch)
+
+    def trim(self) -> None:
+        self.images.delete_many({"created_ms": {"$gte": self.since_ms}})
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def quota_case(args) -> None:
+    levels = [int(level) for level in args.owner_images.split(",")]
+    tree = (Path(args.tree[0]) if args.tree else ROOT).resolve()
+    name = args.image[0] if len(args.image) < len(IMAGES) else "100kb"
+    size, max_bytes = IMAGES[name]
+    rounds, concurrency = (2, 2) if args.quick else (args.rounds, args.concurrency)
+    if args.quick:
+        size, max_bytes = (size[0] // 8, size[1] // 8), max_bytes and max_bytes // 16
+    data, filename = bench_image(size, max_bytes)
+    body, ctype = upload_body(data, filename)
+    rows, summary = [], []
+    with scratch("upload-quota") as var:
+        stack = TreeStack.start(tree, var / "tree", args.workers, QUOTA_ENV)
+        try:
+            lifted, limited = Account(stack, "lifted", 0), Account(stack, "limited")
+            cases = {"anonymous": None, "no quota": lifted.headers, "quotas": limited.headers}
+            for level in levels:
+                lifted.fill(level), limited.fill(level)
+                for headers in cases.values():  # warm up
+                    measure(stack, body, ctype, concurrency, min(2, args.seconds), headers)
+                    limited.trim()
+                runs: dict[str, list[Run]] = defaultdict(list)
+                for number in range(rounds):
+                    for case in list(cases) if number % 2 == 0 else list(cases)[::-1]:
+                        run = measure(stack, body, ctype, concurrency, args.seconds, cases[case])
+                        limited.trim()  # each account stores `level` images at each run's start
+                        runs[case].append(run)
+                        rows.append(_quota_row(level, case, number + 1, run))
+                summary.append(_quota_summary(level, runs))
+            lifted.close(), limited.close()
+        finally:
+            stack.stop()
+    label = f"{filename} ({len(data) / 1000:,.0f} kB, {size[0]}x{size[1]})"
+    print_table(
+        f"Quota checks: CPU per upload of {label} at concurrency {concurrency} "
+        f"({args.seconds:g} s per run)",
+        ["account's images", "upload", "run", "load avg", "uploads/s", "app ms", "database ms",
+         "app+db ms", "all ms"],
+        rows,
+    )  # fmt: skip
+    print_table(
+        "Medians: what the quota checks add to a token upload (quotas against no quota)",
+        ["account's images", "uploads/s: anonymous", "no quota", "quotas",
+         "app+db ms: anonymous", "no quota", "quotas", "quotas add ms", "quotas add",
+         "load avg"],
+        summary,
+    )  # fmt: skip
+
+
+def _app_db(run: Run) -> float:
+    return run.per_upload["app"] + run.per_upload["database"]
+
+
+def _quota_row(level: int, case: str, number: int, run: Run) -> list:
+    cpu = [round(run.per_upload[kind], 2) for kind in ("app", "database")]
+    return [
+        f"{level:,}", case, number, f"{run.load:.2f}", run.rate, *cpu, round(_app_db(run), 2),
+        round(run.total, 2),
+    ]  # fmt: skip
+
+
+def _quota_summary(level: int, runs: dict[str, list[Run]]) -> list:
+    rates = [median([r.rate for r in runs[case]]) for case in runs]
+    cpu = [median([_app_db(r) for r in runs[case]]) for case in runs]
+    plain, checked = cpu[-2], cpu[-1]  # a token upload without, then with, its quotas
+    loads = [r.load for case in runs for r in runs[case]]
+    return [
+        f"{level:,}", *rates, *(round(ms, 2) for ms in cpu), round(checked - plain, 2),
+        f"{(checked - plain) / plain:+.0%}", f"{min(loads):.1f}-{max(loads):.1f}",
     ]  # fmt: skip
 
 

@@ -39,3 +39,14 @@ def test_benchmark_runs(name):
     if name != "profile_upload":
         table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
         assert len(table) >= 3, done.stdout  # a header and at least two rows of figures
+
+
+def test_the_quota_case_of_the_upload_cpu_benchmark_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.upload_cpu", "--quick", "--owner-images", "0,20"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Quota checks: CPU per upload" in done.stdout
+    summary = done.stdout.split("### Medians")[1]
+    assert [line.split("|")[1].strip() for line in summary.splitlines()[4:6]] == ["0", "20"]
