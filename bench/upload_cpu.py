@@ -317,7 +317,7 @@ class Account:
 
 def quota_case(args) -> None:
     levels = [int(level) for level in args.owner_images.split(",")]
-    tree = (Path(args.tree[0]) if args.tree else ROOT).resolve()
+    trees = [Path(tree).resolve() for tree in args.tree or [ROOT]]
     name = args.image[0] if len(args.image) < len(IMAGES) else "100kb"
     size, max_bytes = IMAGES[name]
     rounds, concurrency = (2, 2) if args.quick else (args.rounds, args.concurrency)
@@ -327,37 +327,51 @@ def quota_case(args) -> None:
     body, ctype = upload_body(data, filename)
     rows, summary = [], []
     with scratch("upload-quota") as var:
-        stack = TreeStack.start(tree, var / "tree", args.workers, QUOTA_ENV)
+        stacks: list[TreeStack] = []
         try:
-            lifted, limited = Account(stack, "lifted", 0), Account(stack, "limited")
-            cases = {"anonymous": None, "no quota": lifted.headers, "quotas": limited.headers}
+            for index, tree in enumerate(trees):
+                stacks.append(TreeStack.start(tree, var / f"tree{index}", args.workers, QUOTA_ENV))
+            # Each tree's three cases: anonymous, a token without limits, one with the defaults.
+            plans = []
+            for stack in stacks:
+                lifted, limited = Account(stack, "lifted", 0), Account(stack, "limited")
+                cases = {"anonymous": None, "no quota": lifted.headers, "quotas": limited.headers}
+                plans += [
+                    (stack, (lifted, limited), case, headers) for case, headers in cases.items()
+                ]
             for level in levels:
-                lifted.fill(level), limited.fill(level)
-                for headers in cases.values():  # warm up
+                for stack, accounts, case, headers in plans:
+                    if case == "anonymous":
+                        accounts[0].fill(level), accounts[1].fill(level)
                     measure(stack, body, ctype, concurrency, min(2, args.seconds), headers)
-                    limited.trim()
-                runs: dict[str, list[Run]] = defaultdict(list)
+                    accounts[1].trim()  # warmed up; each account stores `level` images again
+                runs: dict[tuple, list[Run]] = defaultdict(list)
                 for number in range(rounds):
-                    for case in list(cases) if number % 2 == 0 else list(cases)[::-1]:
-                        run = measure(stack, body, ctype, concurrency, args.seconds, cases[case])
-                        limited.trim()  # each account stores `level` images at each run's start
-                        runs[case].append(run)
-                        rows.append(_quota_row(level, case, number + 1, run))
-                summary.append(_quota_summary(level, runs))
-            lifted.close(), limited.close()
+                    for stack, accounts, case, headers in plans[:: 1 if number % 2 == 0 else -1]:
+                        run = measure(stack, body, ctype, concurrency, args.seconds, headers)
+                        accounts[1].trim()
+                        runs[stack.tree, case].append(run)
+                        rows.append(_quota_row(level, stack.tree, case, number + 1, run))
+                for tree in trees:
+                    cases = {case: found for (of, case), found in runs.items() if of == tree}
+                    summary.append(_quota_summary(level, tree, cases))
+            for _, accounts, case, _ in plans:
+                if case == "anonymous":
+                    accounts[0].close(), accounts[1].close()
         finally:
-            stack.stop()
+            for stack in stacks:
+                stack.stop()
     label = f"{filename} ({len(data) / 1000:,.0f} kB, {size[0]}x{size[1]})"
     print_table(
         f"Quota checks: CPU per upload of {label} at concurrency {concurrency} "
         f"({args.seconds:g} s per run)",
-        ["account's images", "upload", "run", "load avg", "uploads/s", "app ms", "database ms",
-         "app+db ms", "all ms"],
+        ["account's images", "tree", "upload", "run", "load avg", "uploads/s", "app ms",
+         "database ms", "app+db ms", "all ms"],
         rows,
     )  # fmt: skip
     print_table(
         "Medians: what the quota checks add to a token upload (quotas against no quota)",
-        ["account's images", "uploads/s: anonymous", "no quota", "quotas",
+        ["account's images", "tree", "uploads/s: anonymous", "no quota", "quotas",
          "app+db ms: anonymous", "no quota", "quotas", "quotas add ms", "quotas add",
          "load avg"],
         summary,
@@ -368,22 +382,23 @@ def _app_db(run: Run) -> float:
     return run.per_upload["app"] + run.per_upload["database"]
 
 
-def _quota_row(level: int, case: str, number: int, run: Run) -> list:
+def _quota_row(level: int, tree: Path, case: str, number: int, run: Run) -> list:
     cpu = [round(run.per_upload[kind], 2) for kind in ("app", "database")]
     return [
-        f"{level:,}", case, number, f"{run.load:.2f}", run.rate, *cpu, round(_app_db(run), 2),
-        round(run.total, 2),
+        f"{level:,}", _short(tree), case, number, f"{run.load:.2f}", run.rate, *cpu,
+        round(_app_db(run), 2), round(run.total, 2),
     ]  # fmt: skip
 
 
-def _quota_summary(level: int, runs: dict[str, list[Run]]) -> list:
+def _quota_summary(level: int, tree: Path, runs: dict[str, list[Run]]) -> list:
     rates = [median([r.rate for r in runs[case]]) for case in runs]
     cpu = [median([_app_db(r) for r in runs[case]]) for case in runs]
     plain, checked = cpu[-2], cpu[-1]  # a token upload without, then with, its quotas
     loads = [r.load for case in runs for r in runs[case]]
     return [
-        f"{level:,}", *rates, *(round(ms, 2) for ms in cpu), round(checked - plain, 2),
-        f"{(checked - plain) / plain:+.0%}", f"{min(loads):.1f}-{max(loads):.1f}",
+        f"{level:,}", _short(tree), *rates, *(round(ms, 2) for ms in cpu),
+        round(checked - plain, 2), f"{(checked - plain) / plain:+.0%}",
+        f"{min(loads):.1f}-{max(loads):.1f}",
     ]  # fmt: skip
 
 

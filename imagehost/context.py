@@ -69,6 +69,7 @@ async def build_context(settings: Settings):
             repo, storage, limits, executor, slots=upload_slots(settings), albums=album_repo
         )
         accounts = Accounts(settings, client, executor, uploads=uploads)
+        uploads.on_removed = accounts.image_removed
         backups = BackupService(repo, storage, settings.backup_dir, settings.backup_keep, disk)
         sweeper = ExpirySweeper(repo, uploads, settings.expiry_sweep_seconds)
         try:

@@ -218,10 +218,28 @@ class ImageRepository:
         """Give every image of `from_owner` to `to_owner`; returns how many."""
         return await reassign_owner(self.collection, from_owner, to_owner)
 
-    async def delete(self, name: str) -> bool:
+    async def give(self, from_owner: str, to_owner: str) -> tuple[int, int]:
+        """Give the images of `from_owner` to `to_owner` one at a time; how many moved and
+        their bytes, exactly those this call moved (one deleted meanwhile is not counted)."""
+        moved = size = 0
         with unavailable_on_driver_error():
-            result = await self.collection.delete_one({"name": name})
-        return result.deleted_count == 1
+            docs = await self.collection.find(
+                {"owner": from_owner}, {"name": 1, "size": 1}
+            ).to_list()
+            for doc in docs:
+                result = await self.collection.update_one(
+                    {"name": doc["name"], "owner": from_owner}, {"$set": {"owner": to_owner}}
+                )
+                moved += result.modified_count
+                size += doc.get("size", 0) * result.modified_count
+        return moved, size
+
+    async def delete(self, name: str) -> ImageRecord | None:
+        """Delete the record; the record as it was when deleted (its owner then), None when
+        there was none (deleted meanwhile: by another delete, in any process)."""
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one_and_delete({"name": name})
+        return ImageRecord.from_document(doc) if doc else None
 
     async def list_page(
         self,

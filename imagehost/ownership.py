@@ -10,7 +10,10 @@ async def adopt(ctx: AppContext, from_owner: str, to_owner: str) -> dict[str, in
     of each kind moved. Another account's things are never moved."""
     if not from_owner or from_owner.startswith(OWNER_PREFIX) or from_owner == to_owner:
         return {"images": 0, "albums": 0}
+    images, size = await ctx.repo.give(from_owner, to_owner)
+    if size:  # into the account's running total of stored bytes
+        await ctx.accounts.users.add_stored(to_owner.removeprefix(OWNER_PREFIX), size)
     return {
-        "images": await ctx.repo.reassign(from_owner, to_owner),
+        "images": images,
         "albums": await ctx.albums.albums.change_owner(from_owner, to_owner),
     }

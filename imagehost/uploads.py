@@ -114,6 +114,9 @@ class UploadService:
     ) -> None:
         self.repo = repo
         self.albums = albums
+        # Awaited with each record the delete path removed (the accounts take its bytes off
+        # their owner's running total).
+        self.on_removed: Callable[[ImageRecord], Awaitable[None]] | None = None
         self.storage = storage
         self.limits = limits
         self.executor = executor
@@ -196,7 +199,9 @@ class UploadService:
     async def delete(self, record: ImageRecord) -> None:
         """Remove the record first (the link dies at once), then its album memberships and
         its files. This is the one delete path: owner, admin, delete link, album, check."""
-        await self.repo.delete(record.name)
+        removed = await self.repo.delete(record.name)
+        if removed is not None and self.on_removed is not None:
+            await self.on_removed(removed)
         if self.albums is not None:
             await self.albums.forget_image(record.name)
         await self._remove_files(*record.files)

@@ -130,7 +130,8 @@ async def check_upload(
     """Refuse (403 quota_bytes or quota_daily) an upload of `size` bytes that would take the
     user past a limit. Called twice: before the files are written (`stored` False: this
     upload is not counted yet) and once its record is in (`stored` True: it is, and so is
-    every other upload of the account that got that far, in any process). The second call
+    every other upload of the account that got that far, in any process: in the records, and
+    in the running total of `user.stored_bytes`, read as this upload added to it). The second call
     is what makes the limit exact: of uploads racing past the first check, each one that sees
     the account over the limit with itself counted is removed again, so the ones kept add up
     to at most the limit (at the edge, all of the racing ones may be refused)."""
@@ -149,7 +150,11 @@ async def _standing(
     repo: ImageRepository, user: User, limits: Limits, now: datetime | None, everything: bool
 ) -> Standing:
     stored = today = NONE
-    if everything or limits.bytes:
+    if limits.bytes and not everything and user.stored_bytes is not None:
+        # The account's running total: one read instead of a sum over its records (the
+        # bytes are what the limit needs).
+        stored = Usage(0, user.stored_bytes)
+    elif everything or limits.bytes:
         stored = await usage_of(repo, user.owner)
     if everything or limits.images_per_day:
         since = (now or datetime.now(UTC)) - DAY

@@ -11,7 +11,7 @@ from loguru import logger
 from pymongo import AsyncMongoClient
 
 from ..coordination import LoginFailures
-from ..database import DuplicateKeyError
+from ..database import DuplicateKeyError, ImageRecord
 from ..i18n.languages import N_
 from ..logsetup import one_line
 from ..refusal import Refusal
@@ -23,7 +23,17 @@ from .quotas import check_upload, parse_count, parse_size
 from .resets import ResetStore
 from .sessions import SessionStore
 from .tokens import TokenStore
-from .users import NOBODY, ROLES, User, UserRepository, new_user_id, now_ms, username_key
+from .usage import count_stored
+from .users import (
+    NOBODY,
+    OWNER_PREFIX,
+    ROLES,
+    User,
+    UserRepository,
+    new_user_id,
+    now_ms,
+    username_key,
+)
 
 # Failures of one address or one name are forgotten after this long without another one.
 FAILURE_WINDOW = 15 * 60
@@ -145,6 +155,8 @@ class Accounts:
         await self.tokens.ensure_indexes()
         await self.resets.ensure_indexes()
         await self.sync_admin()
+        if self.uploads is not None:
+            await count_stored(self.uploads.repo, self.users)
 
     # -- signing in ------------------------------------------------------------------------
     async def sign_in(self, username: str, password: str, client: str) -> User:
@@ -289,11 +301,21 @@ class Accounts:
 
     async def check_upload(self, user: User, size: int, stored: bool) -> None:
         """UploadService.accept's `check` for `user`'s upload of `size` bytes: the quotas
-        before the files are written; once the record is in, that the account is still there
-        (confirm_owner), then the quotas again with the account as it stands then."""
+        before the files are written; once the record is in, its bytes are added to the
+        account's running total (one atomic update, which reads the account as it is then:
+        still there, as confirm_owner asks), then the quotas again with this upload counted.
+        A refused upload is deleted through the one delete path, which takes them off again."""
         if stored:
-            user = await self.confirm_owner(user)
+            counted = await self.users.add_stored(user.id, size)
+            if counted is None or not counted.active:  # gone, disabled, or not counted yet
+                counted = await self.confirm_owner(user)
+            user = counted
         await check_upload(self.uploads.repo, user, self.settings.quota, size, stored)
+
+    async def image_removed(self, record: ImageRecord) -> None:
+        """The one delete path removed `record`: its bytes leave its account's total."""
+        if record.owner.startswith(OWNER_PREFIX):
+            await self.users.add_stored(record.owner.removeprefix(OWNER_PREFIX), -record.size)
 
     async def admin_exists(self) -> bool:
         return await self.users.admin_exists()

@@ -1,11 +1,13 @@
 """What each owner stores: images and bytes, from one aggregate per owner over `images` (the
-users table, the account page, /api/v1/me and the quotas all read it here)."""
+users table, the account page, /api/v1/me and the quotas all read it here); and the accounts'
+running totals of stored bytes counted from it."""
 
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..database import ImageRepository, millis
+from .users import OWNER_PREFIX, UserRepository
 
 # Owners asked for at once: a page of the users table is 50, and each is a query of its own.
 AT_ONCE = 8
@@ -47,3 +49,15 @@ async def usage_of(repo: ImageRepository, owner: str, *, since: datetime | None 
         match["created_ms"] = {"$gte": millis(since)}
     sums = await repo.sums(match, by=None)
     return Usage(*sums[None]) if None in sums else NONE
+
+
+async def count_stored(repo: ImageRepository, users: UserRepository, *, every: bool = False) -> int:
+    """Set the running total of stored bytes (User.stored_bytes) of each account that has none
+    yet (at start-up: accounts from before it) from its records; with `every`, of every
+    account (after a restore, whose records and accounts were written apart). Returns how many
+    accounts were counted."""
+    ids = await users.ids(uncounted=not every)
+    for user_id in ids:
+        size = (await usage_of(repo, OWNER_PREFIX + user_id)).bytes
+        await users.set_stored(user_id, size, if_uncounted=not every)
+    return len(ids)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 
 from ..database import create_indexes, unavailable_on_driver_error
 
@@ -51,6 +51,10 @@ class User:
     # 0: no limit).
     quota_bytes: int | None = None
     quota_images_per_day: int | None = None
+    # The bytes of the account's image records, a running total that the upload and the one
+    # delete path keep (so a quota check reads it instead of summing the records); None: not
+    # counted yet (an account from before it), counted again from the records at start-up.
+    stored_bytes: int | None = 0
 
     @property
     def owner(self) -> str:
@@ -83,6 +87,7 @@ class User:
             "from_settings": self.from_settings,
             "quota_bytes": self.quota_bytes,
             "quota_images_per_day": self.quota_images_per_day,
+            "stored_bytes": self.stored_bytes,
         }
 
     @classmethod
@@ -99,6 +104,7 @@ class User:
             from_settings=doc.get("from_settings", False),
             quota_bytes=doc.get("quota_bytes"),
             quota_images_per_day=doc.get("quota_images_per_day"),
+            stored_bytes=doc.get("stored_bytes"),
         )
 
 
@@ -163,6 +169,33 @@ class UserRepository:
     async def delete(self, user_id: str) -> None:
         with unavailable_on_driver_error():
             await self.collection.delete_one({"_id": user_id})
+
+    async def add_stored(self, user_id: str, size: int) -> User | None:
+        """Add `size` bytes (negative: take them off) to the account's stored bytes, in one
+        atomic update (uploads and deletes racing in any process each count once); the account
+        as it is then, None when it is gone or its bytes are not counted."""
+        with unavailable_on_driver_error():
+            doc = await self.collection.find_one_and_update(
+                {"_id": user_id, "stored_bytes": {"$type": "number"}},
+                {"$inc": {"stored_bytes": size}},
+                return_document=ReturnDocument.AFTER,
+            )
+        return User.from_document(doc) if doc else None
+
+    async def set_stored(self, user_id: str, size: int, *, if_uncounted: bool = False) -> None:
+        """Set the account's stored bytes (counted from its records); with `if_uncounted`
+        only where they are not counted yet."""
+        query: dict = {"_id": user_id}
+        if if_uncounted:
+            query["stored_bytes"] = None  # missing or null
+        with unavailable_on_driver_error():
+            await self.collection.update_one(query, {"$set": {"stored_bytes": size}})
+
+    async def ids(self, *, uncounted: bool = False) -> list[str]:
+        """Every account's id (with `uncounted`: of those whose stored bytes are not counted)."""
+        query = {"stored_bytes": None} if uncounted else {}
+        with unavailable_on_driver_error():
+            return [doc["_id"] async for doc in self.collection.find(query, {"_id": 1})]
 
     async def seen(self, user_id: str, now: int, every_ms: int) -> None:
         """Note that the user was seen at `now`, unless that was noted less than `every_ms`

@@ -16,6 +16,7 @@ import bson
 from bson.errors import InvalidBSON
 from pymongo.errors import BulkWriteError
 
+from ..accounts.usage import count_stored
 from ..accounts.users import UserRepository, username_key
 from ..database import COLLECTION, ImageRepository, record_files
 from ..migrations import prepare_database
@@ -428,6 +429,8 @@ async def _restore(source, repo, storage, replace: bool, say) -> RestoreReport:
     if not replace:
         report.notes.extend(await _settings_admin_gives_way(plan, repo))
     report.collections_added = await _restore_sides(plan, repo, replace)
+    # The accounts' running totals of stored bytes, counted again from the records now there.
+    await count_stored(repo, UserRepository(repo.client, repo.db_name), every=True)
     found = 0
     async for batch in _batches(plan):  # every record of the backup is there now
         found += len(await raw.by_name(r.name for r in batch))
