@@ -4,6 +4,7 @@ admin does to a user (disable, a password-reset link, delete)."""
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -89,6 +90,17 @@ def account_gone() -> Refusal:
         N_("your account was deleted or disabled while this request was under way; nothing "
            "was kept"),
     )  # fmt: skip
+
+
+def _quota_field(text: str, parse: Callable[[str], int], refused: str) -> int | None:
+    """A quota override from the admin's form: None (the default) when empty, else what
+    `parse` reads; a value it cannot read is refused (400) with `refused`."""
+    if not text.strip():
+        return None
+    try:
+        return parse(text)
+    except ValueError:
+        raise Refusal(400, "malformed_request", refused) from None
 
 
 @dataclass(frozen=True)
@@ -234,22 +246,16 @@ class Accounts:
         user = await self.users.get(user_id)
         if user is None:
             raise Refusal(404, "not_found", N_("no such user"))
-        try:
-            quota_bytes = parse_size(size) if size.strip() else None
-        except ValueError:
-            raise Refusal(
-                400, "malformed_request",
-                N_("the storage quota must be a number of bytes, optionally with K, M, G or T "
-                   "(5G is 5 GiB), 0 for no limit, or empty for the default"),
-            ) from None  # fmt: skip
-        try:
-            quota_daily = parse_count(images_per_day) if images_per_day.strip() else None
-        except ValueError:
-            raise Refusal(
-                400, "malformed_request",
-                N_("the daily quota must be a whole number of images, 0 for no limit, or empty "
-                   "for the default"),
-            ) from None  # fmt: skip
+        quota_bytes = _quota_field(
+            size, parse_size,
+            N_("the storage quota must be a number of bytes, optionally with K, M, G or T "
+               "(5G is 5 GiB), 0 for no limit, or empty for the default"),
+        )  # fmt: skip
+        quota_daily = _quota_field(
+            images_per_day, parse_count,
+            N_("the daily quota must be a whole number of images, 0 for no limit, or empty "
+               "for the default"),
+        )  # fmt: skip
         await self.users.update(user.id, quota_bytes=quota_bytes, quota_images_per_day=quota_daily)
         logger.info(
             f"quota set user={one_line(user.username)} bytes={quota_bytes} "
