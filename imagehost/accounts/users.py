@@ -157,11 +157,6 @@ class UserRepository:
             cursor = self.collection.find({"username_key": {"$in": keys}})
             return [User.from_document(doc) async for doc in cursor]
 
-    async def by_ids(self, ids: list) -> list[User]:
-        with unavailable_on_driver_error():
-            cursor = self.collection.find({"_id": {"$in": ids}})
-            return [User.from_document(doc) async for doc in cursor]
-
     async def update(self, user_id: str, **fields) -> None:
         with unavailable_on_driver_error():
             await self.collection.update_one({"_id": user_id}, {"$set": fields})

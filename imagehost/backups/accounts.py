@@ -65,7 +65,7 @@ class BackupAccounts:
             return []
         keys = [key for key, _ in self.names.values()]
         holders = {username_key(user.username): user for user in await users.by_keys(keys)}
-        present = {user.id for user in await users.by_ids(list(self.names))}
+        present = set(await users.names(list(self.names)))  # ids that have an account
         skipped = []
         for user_id, (key, name) in self.names.items():
             holder = holders.get(key)
